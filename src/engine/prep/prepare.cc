@@ -1,0 +1,442 @@
+#include "engine/prep/prepare.h"
+
+#include <wabt/apply-names.h>
+#include <wabt/binary-reader-ir.h>
+#include <wabt/binary-reader.h>
+#include <wabt/binary-writer.h>
+#include <wabt/cast.h>
+#include <wabt/error-formatter.h>
+#include <wabt/generate-names.h>
+#include <wabt/ir.h>
+#include <wabt/resolve-names.h>
+#include <wabt/stream.h>
+#include <wabt/validator.h>
+
+#include <string>
+#include <utility>
+
+namespace reglet::engine {
+namespace {
+
+using wabt::cast;
+using wabt::ExprType;
+using wabt::Opcode;
+using wabt::Type;
+
+constexpr uint32_t kMaxPages32 = 65536;
+
+std::string format_errors(const wabt::Errors& errors) {
+  std::string text = wabt::FormatErrorsToString(errors, wabt::Location::Type::Binary);
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  // WABT prefixes every line with the file name we gave it; keep the message itself.
+  std::string out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(start, end - start);
+    if (line.rfind("module.wasm:", 0) == 0) line.erase(0, 12);
+    if (!out.empty()) out += "; ";
+    out += line;
+    start = end + 1;
+  }
+  return out.empty() ? "malformed module" : out;
+}
+
+std::optional<ValType> to_val_type(Type type) {
+  switch (type) {
+    case Type::I32: return ValType::i32;
+    case Type::I64: return ValType::i64;
+    case Type::F32: return ValType::f32;
+    case Type::F64: return ValType::f64;
+    default: return std::nullopt;
+  }
+}
+
+wabt::Location no_location() { return wabt::Location(); }
+
+// A name that no binding of `bindings` uses yet.
+std::string unique_name(const wabt::BindingHash& bindings, std::string_view base) {
+  std::string name(base);
+  for (int suffix = 1; bindings.count(name) != 0; ++suffix) {
+    name = std::string(base) + "." + std::to_string(suffix);
+  }
+  return name;
+}
+
+wabt::Index ensure_func_type(wabt::Module& module, std::vector<Type> params,
+                             std::vector<Type> results) {
+  wabt::FuncSignature sig;
+  sig.param_types = std::move(params);
+  sig.result_types = std::move(results);
+  wabt::Index index = module.GetFuncTypeIndex(sig);
+  if (index != wabt::kInvalidIndex) return index;
+  auto type = std::make_unique<wabt::FuncType>();
+  type->sig = sig;
+  auto field = std::make_unique<wabt::TypeModuleField>();
+  field->type = std::move(type);
+  module.AppendField(std::move(field));
+  return static_cast<wabt::Index>(module.types.size() - 1);
+}
+
+void set_decl(wabt::FuncDeclaration& decl, const wabt::Module& module, wabt::Index type_index) {
+  decl.has_func_type = true;
+  decl.type_var = wabt::Var(type_index, no_location());
+  decl.sig = cast<wabt::FuncType>(module.types[type_index])->sig;
+}
+
+template <class T, class... Args>
+std::unique_ptr<wabt::Expr> make(Args&&... args) {
+  return std::make_unique<T>(std::forward<Args>(args)...);
+}
+
+wabt::Var named(const std::string& name) { return wabt::Var(name, no_location()); }
+
+// budget > 0 ? budget -= 1 : budget = interrupt()
+wabt::ExprList make_interrupt_check(const std::string& budget, const std::string& interrupt) {
+  wabt::ExprList check;
+  check.push_back(make<wabt::GlobalGetExpr>(named(budget)));
+  auto branch = std::make_unique<wabt::IfExpr>();
+  branch->true_.exprs.push_back(make<wabt::GlobalGetExpr>(named(budget)));
+  branch->true_.exprs.push_back(make<wabt::ConstExpr>(wabt::Const::I32(1)));
+  branch->true_.exprs.push_back(make<wabt::BinaryExpr>(Opcode(Opcode::I32Sub)));
+  branch->true_.exprs.push_back(make<wabt::GlobalSetExpr>(named(budget)));
+  branch->false_.push_back(make<wabt::CallExpr>(named(interrupt)));
+  branch->false_.push_back(make<wabt::GlobalSetExpr>(named(budget)));
+  check.push_back(std::move(branch));
+  return check;
+}
+
+class Instrumenter {
+ public:
+  Instrumenter(wabt::Module& module, const PrepareOptions& options)
+      : module_(module), options_(options) {}
+
+  Status run(bool& resettable) {
+    wabt::GenerateNames(&module_);
+    // As wasm2c does: a name that cannot be applied is left as an index, which we handle below.
+    (void)wabt::ApplyNames(&module_);
+
+    const size_t original_funcs = module_.funcs.size();
+    name_function_references();
+
+    budget_ = unique_name(module_.global_bindings, "$reglet.budget");
+    interrupt_ = unique_name(module_.func_bindings, "$reglet.interrupt");
+    grow_failed_ = unique_name(module_.func_bindings, "$reglet.memory_grow_failed");
+    grow_ = unique_name(module_.func_bindings, "$reglet.memory_grow");
+
+    add_budget_global();
+    add_internal_imports();
+    if (!module_.memories.empty()) add_grow_helper();
+
+    // Every function that was in the module, now shifted by the two imports.
+    const wabt::Index first_defined = module_.num_func_imports;
+    for (size_t i = first_defined; i < original_funcs + 2; ++i) {
+      wabt::Func& func = *module_.funcs[i];
+      if (Status status = instrument_body(func.exprs); !status) return status;
+      wabt::ExprList check = make_interrupt_check(budget_, interrupt_);
+      func.exprs.splice(func.exprs.begin(), check);
+    }
+    resettable = resettable_;
+    return {};
+  }
+
+ private:
+  // After ApplyNames every function reference should be a name; make sure of it, because adding
+  // imports shifts the index of every defined function.
+  void name_function_references() {
+    auto name_var = [&](wabt::Var& var) {
+      if (var.is_index() && var.index() < module_.funcs.size()) {
+        var.set_name(module_.funcs[var.index()]->name);
+      }
+    };
+    for (wabt::Export* export_ : module_.exports) {
+      if (export_->kind == wabt::ExternalKind::Func) name_var(export_->var);
+    }
+    for (wabt::Var* start : module_.starts) name_var(*start);
+    auto name_in_list = [&](wabt::ExprList& list) {
+      for (wabt::Expr& expr : list) {
+        if (expr.type() == ExprType::RefFunc) name_var(cast<wabt::RefFuncExpr>(&expr)->var);
+      }
+    };
+    for (wabt::ElemSegment* segment : module_.elem_segments) {
+      for (wabt::ExprList& list : segment->elem_exprs) name_in_list(list);
+    }
+    for (wabt::Global* global : module_.globals) name_in_list(global->init_expr);
+    for (size_t i = module_.num_func_imports; i < module_.funcs.size(); ++i) {
+      std::vector<wabt::ExprList*> work{&module_.funcs[i]->exprs};
+      while (!work.empty()) {
+        wabt::ExprList* list = work.back();
+        work.pop_back();
+        for (wabt::Expr& expr : *list) {
+          switch (expr.type()) {
+            case ExprType::Call: name_var(cast<wabt::CallExpr>(&expr)->var); break;
+            case ExprType::ReturnCall: name_var(cast<wabt::ReturnCallExpr>(&expr)->var); break;
+            case ExprType::RefFunc: name_var(cast<wabt::RefFuncExpr>(&expr)->var); break;
+            default: push_children(expr, work); break;
+          }
+        }
+      }
+    }
+  }
+
+  static void push_children(wabt::Expr& expr, std::vector<wabt::ExprList*>& work) {
+    switch (expr.type()) {
+      case ExprType::Block: work.push_back(&cast<wabt::BlockExpr>(&expr)->block.exprs); break;
+      case ExprType::Loop: work.push_back(&cast<wabt::LoopExpr>(&expr)->block.exprs); break;
+      case ExprType::If: {
+        auto* if_expr = cast<wabt::IfExpr>(&expr);
+        work.push_back(&if_expr->true_.exprs);
+        work.push_back(&if_expr->false_);
+        break;
+      }
+      case ExprType::Try: {
+        auto* try_expr = cast<wabt::TryExpr>(&expr);
+        work.push_back(&try_expr->block.exprs);
+        for (wabt::Catch& c : try_expr->catches) work.push_back(&c.exprs);
+        break;
+      }
+      default: break;
+    }
+  }
+
+  void add_budget_global() {
+    auto field = std::make_unique<wabt::GlobalModuleField>(no_location(), budget_);
+    field->global.type = Type::I32;
+    field->global.mutable_ = true;
+    field->global.init_expr.push_back(make<wabt::ConstExpr>(wabt::Const::I32(0)));
+    module_.AppendField(std::move(field));
+  }
+
+  void add_internal_imports() {
+    const wabt::Index interrupt_type = ensure_func_type(module_, {}, {Type::I32});
+    const wabt::Index grow_failed_type = ensure_func_type(module_, {Type::I32}, {});
+
+    // Imports precede defined functions in the index space: insert after the last import.
+    auto insert_at = module_.fields.begin();
+    for (auto it = module_.fields.begin(); it != module_.fields.end(); ++it) {
+      if (it->type() == wabt::ModuleFieldType::Import) insert_at = std::next(it);
+    }
+    auto add = [&](const std::string& func_name, std::string_view field, wabt::Index type) {
+      auto import = std::make_unique<wabt::FuncImport>(func_name);
+      import->module_name = std::string(kInternalModule);
+      import->field_name = std::string(field);
+      set_decl(import->func.decl, module_, type);
+      wabt::Func* func = &import->func;
+      wabt::Import* raw_import = import.get();
+      module_.fields.insert(insert_at,
+                            std::make_unique<wabt::ImportModuleField>(std::move(import)));
+      module_.imports.push_back(raw_import);
+      module_.funcs.insert(module_.funcs.begin() + module_.num_func_imports, func);
+      ++module_.num_func_imports;
+    };
+    add(interrupt_, kInterruptImport, interrupt_type);
+    add(grow_failed_, kGrowFailedImport, grow_failed_type);
+
+    module_.func_bindings.clear();
+    for (size_t i = 0; i < module_.funcs.size(); ++i) {
+      if (!module_.funcs[i]->name.empty()) {
+        module_.func_bindings.emplace(module_.funcs[i]->name,
+                                      wabt::Binding(static_cast<wabt::Index>(i)));
+      }
+    }
+  }
+
+  // (func $grow (param $pages i32) (result i32) (local $old i32)
+  //   (local.tee $old (memory.grow (local.get $pages)))
+  //   (if (i32.eq (i32.const -1)) (then (call $grow_failed (local.get $pages))))
+  //   (local.get $old))
+  void add_grow_helper() {
+    const wabt::Index type = ensure_func_type(module_, {Type::I32}, {Type::I32});
+    auto field = std::make_unique<wabt::FuncModuleField>(no_location(), grow_);
+    wabt::Func& func = field->func;
+    set_decl(func.decl, module_, type);
+    func.local_types.AppendDecl(Type::I32, 1);
+    auto local = [](wabt::Index index) { return wabt::Var(index, no_location()); };
+    func.exprs.push_back(make<wabt::LocalGetExpr>(local(0)));
+    func.exprs.push_back(make<wabt::MemoryGrowExpr>(wabt::Var(0, no_location())));
+    func.exprs.push_back(make<wabt::LocalTeeExpr>(local(1)));
+    func.exprs.push_back(make<wabt::ConstExpr>(wabt::Const::I32(0xffffffffu)));
+    func.exprs.push_back(make<wabt::CompareExpr>(Opcode(Opcode::I32Eq)));
+    auto branch = std::make_unique<wabt::IfExpr>();
+    branch->true_.exprs.push_back(make<wabt::LocalGetExpr>(local(0)));
+    branch->true_.exprs.push_back(make<wabt::CallExpr>(named(grow_failed_)));
+    func.exprs.push_back(std::move(branch));
+    func.exprs.push_back(make<wabt::LocalGetExpr>(local(1)));
+    module_.AppendField(std::move(field));
+  }
+
+  // Loop headers get an interruption check; memory.grow goes through the helper. Iterative, with
+  // an explicit stack, so that nesting depth cannot exhaust the native stack here.
+  Status instrument_body(wabt::ExprList& body) {
+    struct Item {
+      wabt::ExprList* list;
+      uint32_t depth;
+    };
+    std::vector<Item> work{{&body, 0}};
+    while (!work.empty()) {
+      Item item = work.back();
+      work.pop_back();
+      if (item.depth > options_.max_nesting_depth) {
+        return make_error(ErrorCode::invalid_module,
+                          "blocks nested deeper than " +
+                              std::to_string(options_.max_nesting_depth) + " levels");
+      }
+      for (auto it = item.list->begin(); it != item.list->end(); ++it) {
+        switch (it->type()) {
+          case ExprType::Loop: {
+            wabt::ExprList& loop_body = cast<wabt::LoopExpr>(&*it)->block.exprs;
+            work.push_back({&loop_body, item.depth + 1});
+            wabt::ExprList check = make_interrupt_check(budget_, interrupt_);
+            loop_body.splice(loop_body.begin(), check);
+            break;
+          }
+          case ExprType::MemoryGrow:
+            it = item.list->erase(it);
+            it = item.list->insert(it, make<wabt::CallExpr>(named(grow_)));
+            break;
+          case ExprType::TableSet:
+          case ExprType::TableGrow:
+          case ExprType::TableFill:
+          case ExprType::TableCopy:
+          case ExprType::TableInit:
+          case ExprType::ElemDrop:
+          case ExprType::DataDrop:
+            resettable_ = false;
+            break;
+          default: {
+            std::vector<wabt::ExprList*> children;
+            push_children(*it, children);
+            for (wabt::ExprList* child : children) work.push_back({child, item.depth + 1});
+            break;
+          }
+        }
+      }
+    }
+    return {};
+  }
+
+  wabt::Module& module_;
+  const PrepareOptions& options_;
+  std::string budget_, interrupt_, grow_failed_, grow_;
+  bool resettable_ = true;
+};
+
+Status cap_limits(wabt::Module& module, const PrepareOptions& options, uint32_t& pages_limit) {
+  pages_limit = options.max_memory_pages;
+  for (size_t i = 0; i < module.memories.size(); ++i) {
+    if (i < module.num_memory_imports) continue;  // the exporter's limits apply
+    wabt::Limits& limits = module.memories[i]->page_limits;
+    if (limits.initial > options.max_memory_pages) {
+      return make_error(ErrorCode::memory_limit,
+                        "module declares " + std::to_string(limits.initial) +
+                            " initial memory pages, above the limit of " +
+                            std::to_string(options.max_memory_pages) + " pages");
+    }
+    if (options.max_memory_pages < kMaxPages32 &&
+        (!limits.has_max || limits.max > options.max_memory_pages)) {
+      limits.has_max = true;
+      limits.max = options.max_memory_pages;
+    }
+  }
+  for (size_t i = module.num_table_imports; i < module.tables.size(); ++i) {
+    wabt::Limits& limits = module.tables[i]->elem_limits;
+    if (limits.initial > options.max_table_elements) {
+      return make_error(ErrorCode::memory_limit,
+                        "module declares a table of " + std::to_string(limits.initial) +
+                            " elements, above the limit of " +
+                            std::to_string(options.max_table_elements));
+    }
+    if (!limits.has_max || limits.max > options.max_table_elements) {
+      limits.has_max = true;
+      limits.max = options.max_table_elements;
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+PreparedModule::PreparedModule() = default;
+PreparedModule::PreparedModule(PreparedModule&&) noexcept = default;
+PreparedModule& PreparedModule::operator=(PreparedModule&&) noexcept = default;
+PreparedModule::~PreparedModule() = default;
+
+Result<PreparedModule> PreparedModule::prepare(std::span<const uint8_t> wasm,
+                                               const PrepareOptions& options) {
+  PreparedModule prepared;
+  prepared.original_size_ = wasm.size();
+  wabt::Module module;
+  wabt::Features features;  // WABT's defaults: the finished proposals up to 2022
+  wabt::Errors errors;
+  const wabt::ReadBinaryOptions read_options(features, nullptr, /*read_debug_names=*/false,
+                                             /*stop_on_first_error=*/true,
+                                             /*fail_on_custom_section_error=*/false);
+  if (wasm.empty()) return make_error(ErrorCode::invalid_module, "empty module (0 bytes)");
+  if (wabt::Failed(wabt::ReadBinaryIr("module.wasm", wasm.data(), wasm.size(), read_options,
+                                      &errors, &module))) {
+    return make_error(ErrorCode::invalid_module, format_errors(errors));
+  }
+  if (wabt::Failed(wabt::ValidateModule(&module, &errors, wabt::ValidateOptions(features)))) {
+    return make_error(ErrorCode::invalid_module, format_errors(errors));
+  }
+
+  for (const wabt::Import* import : module.imports) {
+    if (import->kind() != wabt::ExternalKind::Func) {
+      if (options.allow_non_function_imports) continue;
+      return make_error(ErrorCode::abi_error,
+                        "import " + import->module_name + "." + import->field_name +
+                            ": plugins may import functions only");
+    }
+    const auto& sig = cast<wabt::FuncImport>(import)->func.decl.sig;
+    ImportInfo info{import->module_name, import->field_name, {}};
+    bool numeric = true;
+    for (Type t : sig.param_types) {
+      auto v = to_val_type(t);
+      numeric &= v.has_value();
+      if (v) info.sig.params.push_back(*v);
+    }
+    for (Type t : sig.result_types) {
+      auto v = to_val_type(t);
+      numeric &= v.has_value();
+      if (v) info.sig.results.push_back(*v);
+    }
+    if (!numeric && !options.allow_non_function_imports) {
+      return make_error(ErrorCode::abi_error, "import " + info.module + "." + info.name +
+                                                  ": only numeric parameters are supported");
+    }
+    prepared.imports_.push_back(std::move(info));
+  }
+
+  for (const wabt::Global* global : module.globals) {
+    if (global->mutable_ && !to_val_type(global->type)) prepared.resettable_ = false;
+  }
+
+  if (Status status = cap_limits(module, options, prepared.memory_pages_limit_); !status) {
+    return std::move(status).error();
+  }
+  bool resettable = true;
+  if (Status status = Instrumenter(module, options).run(resettable); !status) {
+    return std::move(status).error();
+  }
+  prepared.resettable_ = prepared.resettable_ && resettable;
+
+  // The binary writer wants index references (label depths included); the instrumentation worked
+  // with names. No second validation here: every tier decodes binary() with validation (the
+  // interpreter's reader validates, the AOT tier re-reads and validates it before writing C).
+  if (wabt::Failed(wabt::ResolveNamesModule(&module, &errors))) {
+    return make_error(ErrorCode::internal,
+                      "could not resolve the instrumented module: " + format_errors(errors));
+  }
+  wabt::MemoryStream stream;
+  const wabt::WriteBinaryOptions write_options(features, /*canonicalize_lebs=*/true,
+                                               /*relocatable=*/false,
+                                               /*write_debug_names=*/false);
+  if (wabt::Failed(wabt::WriteBinaryModule(&stream, &module, write_options))) {
+    return make_error(ErrorCode::internal, "could not write the instrumented module");
+  }
+  prepared.binary_ = std::move(stream.output_buffer().data);
+  return prepared;
+}
+
+}  // namespace reglet::engine

@@ -1,0 +1,71 @@
+// The one preprocessing step every module goes through before any tier sees it, on WABT's IR:
+//   - decode and validate (invalid_module with the validator's message);
+//   - cap linear memory and tables (the module may not declare more than the caps allow);
+//   - insert interruption checks at every function entry and loop header, so that a deadline or a
+//     cancellation stops even `loop br 0` (a budget counter in a global; when it runs out the
+//     tier's `reglet_internal.interrupt` import decides whether to go on);
+//   - route `memory.grow` through a helper that reports failures to the host, so that a trap after
+//     a refused grow is reported as memory_limit.
+// Both tiers consume the instrumented binary().
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "engine/engine.h"
+
+namespace reglet::engine {
+
+inline constexpr uint32_t kWasmPageSize = 64 * 1024;
+
+struct PrepareOptions {
+  uint32_t max_memory_pages = 4096;  // 256 MiB
+  uint32_t max_table_elements = 1'000'000;
+  // Deepest block nesting accepted. WABT's writers recurse once per level, so an absurdly nested
+  // function would otherwise exhaust the host's native stack.
+  uint32_t max_nesting_depth = 4096;
+  // Plugins import functions only. The spec testsuite also links memories, tables and globals.
+  bool allow_non_function_imports = false;
+};
+
+// Names of the imports the preprocessing adds, after the module's own imports.
+inline constexpr std::string_view kInternalModule = "reglet_internal";
+inline constexpr std::string_view kInterruptImport = "interrupt";            // () -> i32
+inline constexpr std::string_view kGrowFailedImport = "memory_grow_failed";  // (i32) -> ()
+
+class PreparedModule {
+ public:
+  static Result<PreparedModule> prepare(std::span<const uint8_t> wasm,
+                                        const PrepareOptions& options = {});
+
+  PreparedModule(PreparedModule&&) noexcept;
+  PreparedModule& operator=(PreparedModule&&) noexcept;
+  ~PreparedModule();
+
+  // The instrumented module in binary form.
+  const std::vector<uint8_t>& binary() const { return binary_; }
+  // The module's own function imports, in order. The two internal imports follow them.
+  const std::vector<ImportInfo>& imports() const { return imports_; }
+  uint32_t memory_pages_limit() const { return memory_pages_limit_; }
+  // True when no instruction can change a table or drop a segment: then an instance is fully
+  // described by its memory and globals, and can be reset to an image instead of rebuilt.
+  bool resettable() const { return resettable_; }
+  size_t original_size() const { return original_size_; }
+
+ private:
+  PreparedModule();
+
+  std::vector<uint8_t> binary_;
+  std::vector<ImportInfo> imports_;
+  uint32_t memory_pages_limit_ = 0;
+  bool resettable_ = true;
+  size_t original_size_ = 0;
+};
+
+// Shared by the tiers: what `reglet_internal.interrupt` returns when the call may go on.
+inline constexpr uint32_t kInterruptBudget = 10'000;
+
+}  // namespace reglet::engine
