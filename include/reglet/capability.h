@@ -89,12 +89,12 @@ class GrantSet {
 // The outcome of a check, with what was needed in capability form for messages and audit.
 struct Decision {
   bool allowed = false;
-  std::string capability;     // e.g. "fs:read:/etc/shadow", "network:outbound:10.0.0.1:22"
-  std::string resolved;       // canonical path, resolved executable or checked address
+  std::string capability;  // e.g. "fs:read:/etc/shadow", "network:outbound:10.0.0.1:22"
+  std::string resolved;    // canonical path, resolved executable or checked address
   // Why the request could not even be checked (the executable does not exist, the path has a
   // symlink loop, the variable name is malformed); empty when it was simply not granted.
   std::string reason;
-  Error error() const;        // capability_denied naming `capability` (and `reason`, if any)
+  Error error() const;  // capability_denied naming `capability` (and `reason`, if any)
 };
 
 // Grants by plugin name. Thread-safe: grants may be added while other threads check.
