@@ -170,6 +170,37 @@ TEST_P(EngineTest, EndlessRecursionIsStackExhausted) {
   EXPECT_EQ(trap_of(outcome)->to_error().code, ErrorCode::stack_exhausted);
 }
 
+TEST_P(EngineTest, RecursionThroughCallIndirectIsStackExhausted) {
+  // WABT 1.0.32 records this trap but carries on in the caller; it must still be reported.
+  auto module = compile(R"((module (type $t (func (result i32)))
+    (table 1 funcref) (elem (i32.const 0) $f)
+    (func $f (export "f") (result i32)
+      (i32.add (call_indirect (type $t) (i32.const 0)) (i32.const 1)))))");
+  auto instance = instantiate(*module);
+  auto outcome = call(*instance, "f");
+  ASSERT_TRUE(trap_of(outcome));
+  EXPECT_EQ(trap_of(outcome)->kind, TrapKind::stack_exhausted);
+}
+
+TEST_P(EngineTest, WideFramesGetFewerFramesNotUnboundedMemory) {
+  // Each frame pushes 20,000 values before recursing: WABT's value stack is unbounded, so the
+  // depth limit shrinks to keep the values within budget.
+  std::string pushes;
+  for (int i = 0; i < 20000; ++i) pushes += "(i32.const 1)";
+  std::string drops;
+  for (int i = 0; i < 20000; ++i) drops += "drop ";
+  auto prepared = PreparedModule::prepare(wat_to_wasm(
+      "(module (func $f (export \"f\") " + pushes + " (call $f) " + drops + "))"));
+  ASSERT_TRUE(prepared.ok());
+  EXPECT_GE(prepared->max_frame_values(), 20000u);
+  auto module = engine_->compile(*prepared, {});
+  ASSERT_TRUE(module.ok());
+  auto instance = instantiate(**module);
+  auto outcome = call(*instance, "f");
+  ASSERT_TRUE(trap_of(outcome));
+  EXPECT_EQ(trap_of(outcome)->kind, TrapKind::stack_exhausted);
+}
+
 TEST_P(EngineTest, ModerateRecursionFits) {
   // Recursive descent parsers in plugins go a few thousand frames deep.
   auto module = compile(R"((module (func $f (export "depth") (param i32) (result i32)

@@ -42,16 +42,23 @@ struct StoreSlot {
   InterpInstance* active = nullptr;
   bool needs_collect = false;
 
+  size_t frame_limit = kCallStackFrames;
+
   wi::Thread& thread(size_t depth) {
-    while (threads.size() <= depth) threads.push_back(make_thread(store));
+    while (threads.size() <= depth) threads.push_back(make_thread(store, frame_limit));
     return *threads[depth];
   }
 };
 
 class InterpModule final : public Module, public std::enable_shared_from_this<InterpModule> {
  public:
-  InterpModule(wi::ModuleDesc desc, std::vector<HostFunc> host_funcs, bool resettable)
-      : desc_(std::move(desc)), host_funcs_(std::move(host_funcs)), resettable_(resettable) {
+  InterpModule(wi::ModuleDesc desc, std::vector<HostFunc> host_funcs, bool resettable,
+               size_t frame_limit, uint32_t depth_global)
+      : desc_(std::move(desc)),
+        host_funcs_(std::move(host_funcs)),
+        resettable_(resettable),
+        frame_limit_(frame_limit),
+        depth_global_(depth_global) {
     for (const wi::ExportDesc& export_desc : desc_.exports) {
       ExportInfo info;
       info.name = export_desc.type.name;
@@ -71,6 +78,7 @@ class InterpModule final : public Module, public std::enable_shared_from_this<In
 
   const std::vector<ExportInfo>& exports() const override { return exports_; }
   bool supports_images() const override { return resettable_; }
+  uint32_t depth_global() const { return depth_global_; }
 
   std::optional<size_t> export_index(std::string_view name) const {
     for (size_t i = 0; i < exports_.size(); ++i) {
@@ -92,6 +100,8 @@ class InterpModule final : public Module, public std::enable_shared_from_this<In
   std::vector<HostFunc> host_funcs_;
   std::vector<ExportInfo> exports_;
   bool resettable_;
+  size_t frame_limit_;
+  uint32_t depth_global_;
   std::mutex mutex_;
   std::vector<std::unique_ptr<StoreSlot>> idle_slots_;
 };
@@ -176,6 +186,10 @@ class InterpInstance final : public Instance, public Caller {
 
   void note_grow_refused() { grow_refused_ = true; }
 
+  wabt::Result stack_exhausted(wi::Trap::Ptr* out_trap) {
+    return raise(Trap{TrapKind::stack_exhausted, "call stack exhausted"}, out_trap);
+  }
+
   // Builds the WABT instance (running data/elem initialisation and the start function under
   // `control`) unless the slot's previous one is being reused, then applies the image.
   Status start(const InstanceImage* image, ExecutionControl& control, bool reuse) {
@@ -185,7 +199,10 @@ class InterpInstance final : public Instance, public Caller {
       wi::Trap::Ptr trap;
       slot.instance = wi::Instance::Instantiate(slot.store, slot.module->self(), slot.imports, &trap);
       control_ = nullptr;
-      if (!slot.instance) {
+      // A trap recorded while the start function ran is a failure even when WABT returned an
+      // instance (see interp_support::call).
+      if (!slot.instance || trap) {
+        slot.instance.reset();
         slot.needs_collect = true;
         Trap failure = pending_trap_ ? std::move(*pending_trap_)
                                      : classify_trap(trap ? trap->message() : "unknown trap",
@@ -228,6 +245,12 @@ class InterpInstance final : public Instance, public Caller {
     if (auto stop = control_->should_stop()) {
       return Trap{*stop, *stop == TrapKind::timeout ? "deadline exceeded" : "cancelled"};
     }
+    if (depth_ == 0) {
+      // A trap may have left frames counted; a top-level call starts at depth 0.
+      auto depth = slot_->store.UnsafeGet<wi::Global>(
+          slot_->instance->globals()[module_->depth_global()]);
+      depth->UnsafeSet(wi::Value::Make(uint32_t{0}));
+    }
     auto func = slot_->store.UnsafeGet<wi::Func>(slot_->instance->exports()[*index]);
     wi::Values params;
     params.reserve(args.size());
@@ -243,7 +266,7 @@ class InterpInstance final : public Instance, public Caller {
     wi::Trap::Ptr trap;
     wi::Thread& thread = slot_->thread(static_cast<size_t>(depth_));
     ++depth_;
-    wabt::Result result = func->Call(thread, params, results, &trap);
+    wabt::Result result = interp_support::call(*func, thread, params, results, &trap);
     --depth_;
     if (wabt::Failed(result)) {
       reset_thread(thread);
@@ -274,6 +297,7 @@ class InterpInstance final : public Instance, public Caller {
 
 Result<std::unique_ptr<StoreSlot>> InterpModule::new_slot() {
   auto slot = std::make_unique<StoreSlot>();
+  slot->frame_limit = frame_limit_;
   StoreSlot* raw = slot.get();
   slot->module = wi::Module::New(slot->store, desc_);
   size_t next_host_func = 0;
@@ -288,6 +312,10 @@ Result<std::unique_ptr<StoreSlot>> InterpModule::new_slot() {
       callback = [raw](wi::Thread&, const wi::Values&, wi::Values& results,
                        wi::Trap::Ptr* out_trap) {
         return raw->active->interrupt(results, out_trap);
+      };
+    } else if (import.module == kInternalModule && import.name == kStackExhaustedImport) {
+      callback = [raw](wi::Thread&, const wi::Values&, wi::Values&, wi::Trap::Ptr* out_trap) {
+        return raw->active->stack_exhausted(out_trap);
       };
     } else if (import.module == kInternalModule && import.name == kGrowFailedImport) {
       callback = [raw](wi::Thread&, const wi::Values&, wi::Values&, wi::Trap::Ptr*) {
@@ -386,7 +414,8 @@ class InterpEngine final : public Engine {
     auto desc = decode(prepared);
     if (!desc) return std::move(desc).error();
     return std::shared_ptr<Module>(std::make_shared<InterpModule>(
-        std::move(*desc), std::move(host_funcs), prepared.resettable()));
+        std::move(*desc), std::move(host_funcs), prepared.resettable(),
+        prepared.call_depth_limit() + kCallDepthMargin, prepared.depth_global()));
   }
 };
 

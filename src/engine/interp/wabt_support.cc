@@ -4,6 +4,7 @@
 #include <wabt/error-formatter.h>
 #include <wabt/interp/binary-reader-interp.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace reglet::engine::interp_support {
@@ -26,13 +27,20 @@ Result<wi::ModuleDesc> decode(const PreparedModule& prepared) {
   return desc;
 }
 
-std::unique_ptr<wi::Thread> make_thread(wi::Store& store) {
+std::unique_ptr<wi::Thread> make_thread(wi::Store& store, size_t frames) {
   auto thread = std::make_unique<wi::Thread>(store);
-  RegletWabtAccess::reserve_stacks(*thread, kCallStackFrames, kValueStackSlots);
+  RegletWabtAccess::reserve_stacks(*thread, frames, kInitialValueSlots);
   return thread;
 }
 
 void reset_thread(wi::Thread& thread) { RegletWabtAccess::clear(thread); }
+
+wabt::Result call(wi::Func& func, wi::Thread& thread, const wi::Values& params, wi::Values& results,
+                  wi::Trap::Ptr* out_trap) {
+  const wabt::Result result = func.Call(thread, params, results, out_trap);
+  if (*out_trap) return wabt::Result::Error;
+  return result;
+}
 
 Trap classify_trap(const std::string& message, bool memory_grow_refused) {
   if (message == "call stack exhausted" || message == "value stack exhausted") {

@@ -24,10 +24,12 @@ struct RegletWabtAccess {
     thread.frames_.reserve(frames);
     thread.values_.reserve(values);
   }
-  // After a trap a thread keeps the frames it unwound from; make it reusable.
+  // After a trap a thread keeps the frames it unwound from; make it reusable. The frame vector
+  // keeps its capacity (it is the depth limit); a value stack a deep call grew is given back.
   static void clear(wabt::interp::Thread& thread) {
     thread.frames_.clear();
     thread.values_.clear();
+    if (thread.values_.capacity() > (1u << 20)) thread.values_.shrink_to_fit();
     thread.refs_.clear();
     thread.exceptions_.clear();
   }
@@ -35,14 +37,27 @@ struct RegletWabtAccess {
 
 namespace reglet::engine::interp_support {
 
-inline constexpr size_t kCallStackFrames = 16 * 1024;
-inline constexpr size_t kValueStackSlots = 256 * 1024;
+// WABT's own frame limit sits above the instrumentation's call-depth limit (prepare.h), so that
+// WABT never runs out of frames itself: in 1.0.32 running out inside call_indirect is not reported
+// and corrupts the thread's stacks.
+inline constexpr size_t kCallStackFrames = kMaxCallDepth + kCallDepthMargin;
+inline constexpr size_t kInitialValueSlots = 4 * 1024;
 
 Result<wabt::interp::ModuleDesc> decode(const PreparedModule& prepared);
 
 // A thread with the project's stack sizes.
-std::unique_ptr<wabt::interp::Thread> make_thread(wabt::interp::Store& store);
+std::unique_ptr<wabt::interp::Thread> make_thread(wabt::interp::Store& store,
+                                                  size_t frames = kCallStackFrames);
 void reset_thread(wabt::interp::Thread& thread);
+
+// func.Call(thread, ...), but failing whenever a trap was raised. WABT 1.0.32's Thread::DoCall
+// ignores a failed PushCall for a wasm callee reached through call_indirect or an import (the
+// call stack is full): it stores "call stack exhausted" in *out_trap and carries on in the caller
+// as if the callee had returned, so Func::Call can report success with garbage results. The
+// same holds for a start function run by Instance::Instantiate: check its trap too.
+wabt::Result call(wabt::interp::Func& func, wabt::interp::Thread& thread,
+                  const wabt::interp::Values& params, wabt::interp::Values& results,
+                  wabt::interp::Trap::Ptr* out_trap);
 
 // Maps a trap WABT raised by itself (not one a host function raised) onto our kinds.
 Trap classify_trap(const std::string& message, bool memory_grow_refused);

@@ -1,5 +1,7 @@
 #include "engine/prep/prepare.h"
 
+#include "engine/prep/frame_size.h"
+
 #include <wabt/apply-names.h>
 #include <wabt/binary-reader-ir.h>
 #include <wabt/binary-reader.h>
@@ -8,10 +10,13 @@
 #include <wabt/error-formatter.h>
 #include <wabt/generate-names.h>
 #include <wabt/ir.h>
+#include <wabt/leb128.h>
 #include <wabt/resolve-names.h>
 #include <wabt/stream.h>
+#include <wabt/utf8.h>
 #include <wabt/validator.h>
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -107,37 +112,81 @@ wabt::ExprList make_interrupt_check(const std::string& budget, const std::string
   return check;
 }
 
+// depth += 1; if (depth > limit) stack_exhausted()
+wabt::ExprList make_depth_entry(const std::string& depth, uint32_t limit,
+                                const std::string& exhausted) {
+  wabt::ExprList entry;
+  entry.push_back(make<wabt::GlobalGetExpr>(named(depth)));
+  entry.push_back(make<wabt::ConstExpr>(wabt::Const::I32(1)));
+  entry.push_back(make<wabt::BinaryExpr>(Opcode(Opcode::I32Add)));
+  entry.push_back(make<wabt::GlobalSetExpr>(named(depth)));
+  entry.push_back(make<wabt::GlobalGetExpr>(named(depth)));
+  entry.push_back(make<wabt::ConstExpr>(wabt::Const::I32(limit)));
+  entry.push_back(make<wabt::CompareExpr>(Opcode(Opcode::I32GtU)));
+  auto branch = std::make_unique<wabt::IfExpr>();
+  branch->true_.exprs.push_back(make<wabt::CallExpr>(named(exhausted)));
+  entry.push_back(std::move(branch));
+  return entry;
+}
+
+// depth -= 1
+wabt::ExprList make_depth_exit(const std::string& depth) {
+  wabt::ExprList exit;
+  exit.push_back(make<wabt::GlobalGetExpr>(named(depth)));
+  exit.push_back(make<wabt::ConstExpr>(wabt::Const::I32(1)));
+  exit.push_back(make<wabt::BinaryExpr>(Opcode(Opcode::I32Sub)));
+  exit.push_back(make<wabt::GlobalSetExpr>(named(depth)));
+  return exit;
+}
+
 class Instrumenter {
  public:
   Instrumenter(wabt::Module& module, const PrepareOptions& options)
       : module_(module), options_(options) {}
 
-  Status run(bool& resettable) {
+  struct Outcome {
+    bool resettable = true;
+    uint64_t max_frame_values = 0;
+    uint32_t call_depth_limit = 0;
+    uint32_t depth_global = 0;
+  };
+
+  Status run(Outcome& outcome) {
     wabt::GenerateNames(&module_);
     // As wasm2c does: a name that cannot be applied is left as an index, which we handle below.
     (void)wabt::ApplyNames(&module_);
 
     const size_t original_funcs = module_.funcs.size();
+    const wabt::Index original_imports = module_.num_func_imports;
     name_function_references();
 
+    // Nesting depth first: the frame-size walk below recurses per block level.
+    for (size_t i = original_imports; i < original_funcs; ++i) {
+      if (Status status = check_nesting(module_.funcs[i]->exprs); !status) return status;
+    }
+    // The instrumentation adds at most two operand values per frame.
+    outcome.max_frame_values = engine::max_frame_values(module_) + 2;
+    outcome.call_depth_limit = call_depth_limit(outcome.max_frame_values);
+
     budget_ = unique_name(module_.global_bindings, "$reglet.budget");
+    depth_ = unique_name(module_.global_bindings, "$reglet.depth");
     interrupt_ = unique_name(module_.func_bindings, "$reglet.interrupt");
     grow_failed_ = unique_name(module_.func_bindings, "$reglet.memory_grow_failed");
+    exhausted_ = unique_name(module_.func_bindings, "$reglet.stack_exhausted");
     grow_ = unique_name(module_.func_bindings, "$reglet.memory_grow");
 
-    add_budget_global();
+    outcome.depth_global = add_counter_global(depth_);
+    add_counter_global(budget_);
     add_internal_imports();
     if (!module_.memories.empty()) add_grow_helper();
 
-    // Every function that was in the module, now shifted by the two imports.
-    const wabt::Index first_defined = module_.num_func_imports;
-    for (size_t i = first_defined; i < original_funcs + 2; ++i) {
+    // Every function that was in the module, now shifted by the internal imports.
+    for (size_t i = module_.num_func_imports; i < original_funcs + kInternalImports; ++i) {
       wabt::Func& func = *module_.funcs[i];
-      if (Status status = instrument_body(func.exprs); !status) return status;
-      wabt::ExprList check = make_interrupt_check(budget_, interrupt_);
-      func.exprs.splice(func.exprs.begin(), check);
+      instrument_body(func.exprs);
+      wrap_for_depth(func, outcome.call_depth_limit);
     }
-    resettable = resettable_;
+    outcome.resettable = resettable_;
     return {};
   }
 
@@ -200,17 +249,20 @@ class Instrumenter {
     }
   }
 
-  void add_budget_global() {
-    auto field = std::make_unique<wabt::GlobalModuleField>(no_location(), budget_);
+  // A mutable i32 global starting at 0, appended (so no existing global index moves).
+  uint32_t add_counter_global(const std::string& name) {
+    auto field = std::make_unique<wabt::GlobalModuleField>(no_location(), name);
     field->global.type = Type::I32;
     field->global.mutable_ = true;
     field->global.init_expr.push_back(make<wabt::ConstExpr>(wabt::Const::I32(0)));
     module_.AppendField(std::move(field));
+    return static_cast<uint32_t>(module_.globals.size() - 1);
   }
 
   void add_internal_imports() {
     const wabt::Index interrupt_type = ensure_func_type(module_, {}, {Type::I32});
     const wabt::Index grow_failed_type = ensure_func_type(module_, {Type::I32}, {});
+    const wabt::Index exhausted_type = ensure_func_type(module_, {}, {});
 
     // Imports precede defined functions in the index space: insert after the last import.
     auto insert_at = module_.fields.begin();
@@ -232,6 +284,7 @@ class Instrumenter {
     };
     add(interrupt_, kInterruptImport, interrupt_type);
     add(grow_failed_, kGrowFailedImport, grow_failed_type);
+    add(exhausted_, kStackExhaustedImport, exhausted_type);
 
     module_.func_bindings.clear();
     for (size_t i = 0; i < module_.funcs.size(); ++i) {
@@ -266,9 +319,8 @@ class Instrumenter {
     module_.AppendField(std::move(field));
   }
 
-  // Loop headers get an interruption check; memory.grow goes through the helper. Iterative, with
-  // an explicit stack, so that nesting depth cannot exhaust the native stack here.
-  Status instrument_body(wabt::ExprList& body) {
+  // Rejects absurd block nesting before anything recurses over a body. Iterative.
+  Status check_nesting(wabt::ExprList& body) {
     struct Item {
       wabt::ExprList* list;
       uint32_t depth;
@@ -282,18 +334,75 @@ class Instrumenter {
                           "blocks nested deeper than " +
                               std::to_string(options_.max_nesting_depth) + " levels");
       }
-      for (auto it = item.list->begin(); it != item.list->end(); ++it) {
+      for (wabt::Expr& expr : *item.list) {
+        std::vector<wabt::ExprList*> children;
+        push_children(expr, children);
+        for (wabt::ExprList* child : children) work.push_back({child, item.depth + 1});
+      }
+    }
+    return {};
+  }
+
+  // Function entry: depth check then interruption check, the original body in a block whose end
+  // (reached by falling through, by a branch to the function's label, or by a `return`, which
+  // becomes a branch to it) decrements the depth. Traps leave the depth as it was; the tiers
+  // reset it before every top-level call.
+  void wrap_for_depth(wabt::Func& func, uint32_t limit) {
+    const std::string label = "$reglet.body";
+    replace_returns(func.exprs, label);
+    auto body = std::make_unique<wabt::BlockExpr>();
+    body->block.label = label;
+    body->block.decl.sig.result_types = func.decl.sig.result_types;
+    if (func.decl.sig.result_types.size() > 1) {
+      // Multi-value block types refer to a type entry.
+      const wabt::Index type = ensure_func_type(module_, {}, func.decl.sig.result_types);
+      body->block.decl.has_func_type = true;
+      body->block.decl.type_var = wabt::Var(type, no_location());
+    }
+    body->block.exprs = std::move(func.exprs);
+    func.exprs = make_depth_entry(depth_, limit, exhausted_);
+    wabt::ExprList check = make_interrupt_check(budget_, interrupt_);
+    func.exprs.splice(func.exprs.end(), check);
+    func.exprs.push_back(std::move(body));
+    wabt::ExprList exit = make_depth_exit(depth_);
+    func.exprs.splice(func.exprs.end(), exit);
+  }
+
+  static void replace_returns(wabt::ExprList& body, const std::string& label) {
+    std::vector<wabt::ExprList*> work{&body};
+    while (!work.empty()) {
+      wabt::ExprList* list = work.back();
+      work.pop_back();
+      for (auto it = list->begin(); it != list->end(); ++it) {
+        if (it->type() == ExprType::Return) {
+          it = list->erase(it);
+          it = list->insert(it, make<wabt::BrExpr>(named(label)));
+        } else {
+          push_children(*it, work);
+        }
+      }
+    }
+  }
+
+  // Loop headers get an interruption check; memory.grow goes through the helper. Iterative, with
+  // an explicit stack.
+  void instrument_body(wabt::ExprList& body) {
+    std::vector<wabt::ExprList*> work{&body};
+    while (!work.empty()) {
+      wabt::ExprList* list = work.back();
+      work.pop_back();
+      for (auto it = list->begin(); it != list->end(); ++it) {
         switch (it->type()) {
           case ExprType::Loop: {
             wabt::ExprList& loop_body = cast<wabt::LoopExpr>(&*it)->block.exprs;
-            work.push_back({&loop_body, item.depth + 1});
+            work.push_back(&loop_body);
             wabt::ExprList check = make_interrupt_check(budget_, interrupt_);
             loop_body.splice(loop_body.begin(), check);
             break;
           }
           case ExprType::MemoryGrow:
-            it = item.list->erase(it);
-            it = item.list->insert(it, make<wabt::CallExpr>(named(grow_)));
+            it = list->erase(it);
+            it = list->insert(it, make<wabt::CallExpr>(named(grow_)));
             break;
           case ExprType::TableSet:
           case ExprType::TableGrow:
@@ -304,23 +413,78 @@ class Instrumenter {
           case ExprType::DataDrop:
             resettable_ = false;
             break;
-          default: {
-            std::vector<wabt::ExprList*> children;
-            push_children(*it, children);
-            for (wabt::ExprList* child : children) work.push_back({child, item.depth + 1});
+          default:
+            push_children(*it, work);
             break;
-          }
         }
       }
     }
-    return {};
   }
 
   wabt::Module& module_;
   const PrepareOptions& options_;
-  std::string budget_, interrupt_, grow_failed_, grow_;
+  std::string budget_, depth_, interrupt_, grow_failed_, exhausted_, grow_;
   bool resettable_ = true;
 };
+
+// We read custom sections leniently (fail_on_custom_section_error = false), as the spec wants for
+// their contents: an error in a custom section's data must not invalidate the module. But WABT then
+// also ignores errors in the section's name, which is part of the binary format proper: a custom
+// section whose name length is unreadable (over-long or too-large LEB128), whose name runs past the
+// section, or whose name is not UTF-8 makes the module malformed (spec testsuite: custom.wast,
+// binary-leb128.wast, utf8-custom-section-id.wast). Check the names with WABT's own LEB128 and
+// UTF-8 readers. Runs after ReadBinaryIr succeeded, so the section framing itself is known to be
+// sound.
+Status check_custom_section_names(std::span<const uint8_t> wasm) {
+  constexpr size_t kHeaderSize = 8;  // magic and version
+  if (wasm.size() < kHeaderSize) return {};
+  const uint8_t* p = wasm.data() + kHeaderSize;
+  const uint8_t* const end = wasm.data() + wasm.size();
+  while (p < end) {
+    const uint8_t id = *p++;
+    uint32_t size = 0;
+    const size_t size_bytes = wabt::ReadU32Leb128(p, end, &size);
+    if (size_bytes == 0 || size > static_cast<size_t>(end - p - size_bytes)) return {};
+    p += size_bytes;
+    const uint8_t* const section_end = p + size;
+    if (id == 0) {
+      uint32_t name_size = 0;
+      const size_t name_size_bytes = wabt::ReadU32Leb128(p, section_end, &name_size);
+      if (name_size_bytes == 0) {
+        return make_error(ErrorCode::invalid_module, "unable to read custom section name length");
+      }
+      const uint8_t* name = p + name_size_bytes;
+      if (name_size > static_cast<size_t>(section_end - name)) {
+        return make_error(ErrorCode::invalid_module,
+                          "custom section name extends past the section");
+      }
+      if (!wabt::IsValidUtf8(reinterpret_cast<const char*>(name), name_size)) {
+        return make_error(ErrorCode::invalid_module, "custom section name: invalid utf-8 encoding");
+      }
+    }
+    p = section_end;
+  }
+  return {};
+}
+
+// WABT 1.0.32's IR validator skips the offset of an active data or element segment when the
+// offset expression is empty (its interpreter's reader rejects it: "type mismatch"), and the binary
+// writer would pass the invalid segment on to the tiers. Reject it here (data.wast, elem.wast).
+Status check_segment_offsets(const wabt::Module& module) {
+  for (const wabt::DataSegment* segment : module.data_segments) {
+    if (segment->kind == wabt::SegmentKind::Active && segment->offset.empty()) {
+      return make_error(ErrorCode::invalid_module,
+                        "type mismatch: empty data segment offset, expected [i32]");
+    }
+  }
+  for (const wabt::ElemSegment* segment : module.elem_segments) {
+    if (segment->kind == wabt::SegmentKind::Active && segment->offset.empty()) {
+      return make_error(ErrorCode::invalid_module,
+                        "type mismatch: empty elem segment offset, expected [i32]");
+    }
+  }
+  return {};
+}
 
 Status cap_limits(wabt::Module& module, const PrepareOptions& options, uint32_t& pages_limit) {
   pages_limit = options.max_memory_pages;
@@ -357,6 +521,11 @@ Status cap_limits(wabt::Module& module, const PrepareOptions& options, uint32_t&
 
 }  // namespace
 
+uint32_t call_depth_limit(uint64_t max_frame_values) {
+  const uint64_t per_frame = std::max<uint64_t>(max_frame_values, 1);
+  return static_cast<uint32_t>(std::clamp<uint64_t>(kValueStackBudget / per_frame, 1, kMaxCallDepth));
+}
+
 PreparedModule::PreparedModule() = default;
 PreparedModule::PreparedModule(PreparedModule&&) noexcept = default;
 PreparedModule& PreparedModule::operator=(PreparedModule&&) noexcept = default;
@@ -377,9 +546,11 @@ Result<PreparedModule> PreparedModule::prepare(std::span<const uint8_t> wasm,
                                       &errors, &module))) {
     return make_error(ErrorCode::invalid_module, format_errors(errors));
   }
+  if (Status status = check_custom_section_names(wasm); !status) return std::move(status).error();
   if (wabt::Failed(wabt::ValidateModule(&module, &errors, wabt::ValidateOptions(features)))) {
     return make_error(ErrorCode::invalid_module, format_errors(errors));
   }
+  if (Status status = check_segment_offsets(module); !status) return std::move(status).error();
 
   for (const wabt::Import* import : module.imports) {
     if (import->kind() != wabt::ExternalKind::Func) {
@@ -415,11 +586,14 @@ Result<PreparedModule> PreparedModule::prepare(std::span<const uint8_t> wasm,
   if (Status status = cap_limits(module, options, prepared.memory_pages_limit_); !status) {
     return std::move(status).error();
   }
-  bool resettable = true;
-  if (Status status = Instrumenter(module, options).run(resettable); !status) {
+  Instrumenter::Outcome outcome;
+  if (Status status = Instrumenter(module, options).run(outcome); !status) {
     return std::move(status).error();
   }
-  prepared.resettable_ = prepared.resettable_ && resettable;
+  prepared.resettable_ = prepared.resettable_ && outcome.resettable;
+  prepared.max_frame_values_ = outcome.max_frame_values;
+  prepared.call_depth_limit_ = outcome.call_depth_limit;
+  prepared.depth_global_ = outcome.depth_global;
 
   // The binary writer wants index references (label depths included); the instrumentation worked
   // with names. No second validation here: every tier decodes binary() with validation (the

@@ -35,6 +35,17 @@ struct PrepareOptions {
 inline constexpr std::string_view kInternalModule = "reglet_internal";
 inline constexpr std::string_view kInterruptImport = "interrupt";            // () -> i32
 inline constexpr std::string_view kGrowFailedImport = "memory_grow_failed";  // (i32) -> ()
+inline constexpr std::string_view kStackExhaustedImport = "stack_exhausted";  // () -> (), traps
+inline constexpr uint32_t kInternalImports = 3;
+
+// Call depth: the instrumentation counts frames in a global and calls `stack_exhausted` beyond
+// the limit, identically on every tier. The limit keeps one thread's value stack within
+// kValueStackBudget values (WABT's interpreter does not bound it), and never exceeds
+// kMaxCallDepth. A tier must give the guest at least call_depth_limit() + kCallDepthMargin frames.
+inline constexpr uint32_t kMaxCallDepth = 16 * 1024;
+inline constexpr uint64_t kValueStackBudget = 4ull << 20;  // values (64 MiB)
+inline constexpr uint32_t kCallDepthMargin = 8;
+uint32_t call_depth_limit(uint64_t max_frame_values);
 
 class PreparedModule {
  public:
@@ -47,13 +58,18 @@ class PreparedModule {
 
   // The instrumented module in binary form.
   const std::vector<uint8_t>& binary() const { return binary_; }
-  // The module's own function imports, in order. The two internal imports follow them.
+  // The module's own function imports, in order. The internal imports follow them.
   const std::vector<ImportInfo>& imports() const { return imports_; }
   uint32_t memory_pages_limit() const { return memory_pages_limit_; }
   // True when no instruction can change a table or drop a segment: then an instance is fully
   // described by its memory and globals, and can be reset to an image instead of rebuilt.
   bool resettable() const { return resettable_; }
   size_t original_size() const { return original_size_; }
+  // An upper bound on the values one call frame can hold (see frame_size.h).
+  uint64_t max_frame_values() const { return max_frame_values_; }
+  uint32_t call_depth_limit() const { return call_depth_limit_; }
+  // Index of the global counting call depth; tiers set it to 0 before each top-level call.
+  uint32_t depth_global() const { return depth_global_; }
 
  private:
   PreparedModule();
@@ -63,6 +79,9 @@ class PreparedModule {
   uint32_t memory_pages_limit_ = 0;
   bool resettable_ = true;
   size_t original_size_ = 0;
+  uint64_t max_frame_values_ = 0;
+  uint32_t call_depth_limit_ = kMaxCallDepth;
+  uint32_t depth_global_ = 0;
 };
 
 // Shared by the tiers: what `reglet_internal.interrupt` returns when the call may go on.

@@ -1,0 +1,19 @@
+// An upper bound on the interpreter's value-stack use per call frame: parameters, locals and the
+// deepest operand stack a function body can build. WABT's interpreter bounds the number of frames
+// but not the value stack, so a module whose functions push many values and recurse could make
+// the host allocate without limit; the tier sizes its frame limit from this bound instead.
+#pragma once
+
+#include <cstdint>
+
+namespace wabt {
+struct Module;
+}
+
+namespace reglet::engine {
+
+// The largest (params + locals + max operand height) over the module's defined functions.
+// Expects a validated module whose block nesting depth has been bounded.
+uint64_t max_frame_values(const wabt::Module& module);
+
+}  // namespace reglet::engine
