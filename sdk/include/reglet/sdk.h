@@ -1,0 +1,414 @@
+// Reglet guest SDK for C++ plugins (header-only; clang --target=wasm32-wasi, -fno-exceptions).
+//
+// A plugin is three plain functions and one macro:
+//
+//   #include <reglet/sdk.h>
+//   namespace sdk = reglet::sdk;
+//
+//   sdk::Info describe() {
+//     return {"hello", "1.0.0", "Says hello", {{"fs", "read:/etc/hostname"}}};
+//   }
+//   sdk::Json schema() {
+//     return sdk::Schema().string("name", "Who to greet", sdk::Required).json();
+//   }
+//   sdk::Outcome observe(const sdk::Json& config) {
+//     return sdk::Outcome::success({{"greeting", "hello " + config.value("name", "")}});
+//   }
+//   REGLET_PLUGIN(describe, schema, observe)
+//
+// REGLET_PLUGIN defines the exports of the ABI (allocate, deallocate, describe, schema, observe;
+// SPEC §2), so the plugin never touches pointers. Host functions (module reglet_host) are in
+// reglet::sdk::host and return sdk::Expected<Json>: the response, or the host's error (for
+// instance capability_denied, naming the capability that was missing).
+#pragma once
+
+#ifndef JSON_NOEXCEPTION
+#define JSON_NOEXCEPTION 1
+#endif
+
+#include <nlohmann/json.hpp>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace reglet::sdk {
+
+using Json = nlohmann::json;
+
+// ---------------------------------------------------------------------------------------------
+// Plugin description and results
+
+struct Capability {
+  std::string kind;     // fs, network, env, exec
+  std::string pattern;  // e.g. "read:/etc/**"
+};
+
+struct Info {
+  std::string name;
+  std::string version;
+  std::string description;
+  std::vector<Capability> capabilities;
+
+  Json json() const {
+    Json caps = Json::array();
+    for (const auto& c : capabilities) caps.push_back({{"kind", c.kind}, {"pattern", c.pattern}});
+    return {{"name", name},
+            {"version", version},
+            {"description", description},
+            {"capabilities", caps}};
+  }
+};
+
+// The result of observe, in the Go SDK's shape: {"status", "data", "error"}. What a check finds is
+// evidence (success or failure with data); an error is for bad config, denied capabilities and
+// faults.
+class Outcome {
+ public:
+  static Outcome success(Json data = Json::object()) { return Outcome(true, std::move(data)); }
+  static Outcome failure(Json data = Json::object()) { return Outcome(false, std::move(data)); }
+  static Outcome evidence(bool status, Json data) { return Outcome(status, std::move(data)); }
+  // type: config, network, timeout, capability, validation, internal, ...
+  static Outcome error(std::string type, std::string message, std::string code = "") {
+    Outcome outcome(false, Json::object());
+    if (code.empty()) code = type == "config" ? "invalid_config" : "plugin_error";
+    outcome.error_ = {{"message", std::move(message)}, {"type", std::move(type)},
+                      {"code", std::move(code)}};
+    return outcome;
+  }
+
+  Json json() const {
+    Json out = {{"status", status_}, {"data", data_}};
+    if (!error_.is_null()) out["error"] = error_;
+    return out;
+  }
+
+ private:
+  Outcome(bool status, Json data) : status_(status), data_(std::move(data)) {}
+  bool status_;
+  Json data_;
+  Json error_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Config schemas
+
+inline constexpr bool Required = true;
+
+// Builds a JSON Schema object for a config.
+class Schema {
+ public:
+  Schema& string(const std::string& name, const std::string& description, bool required = false,
+                 Json default_value = nullptr) {
+    return field(name, "string", description, required, std::move(default_value));
+  }
+  Schema& integer(const std::string& name, const std::string& description, bool required = false,
+                  Json default_value = nullptr) {
+    return field(name, "integer", description, required, std::move(default_value));
+  }
+  Schema& number(const std::string& name, const std::string& description, bool required = false,
+                 Json default_value = nullptr) {
+    return field(name, "number", description, required, std::move(default_value));
+  }
+  Schema& boolean(const std::string& name, const std::string& description, bool required = false,
+                  Json default_value = nullptr) {
+    return field(name, "boolean", description, required, std::move(default_value));
+  }
+  Schema& array(const std::string& name, const std::string& item_type,
+                const std::string& description, bool required = false) {
+    field(name, "array", description, required, nullptr);
+    properties_[name]["items"] = {{"type", item_type}};
+    return *this;
+  }
+  Schema& object(const std::string& name, const std::string& value_type,
+                 const std::string& description, bool required = false) {
+    field(name, "object", description, required, nullptr);
+    properties_[name]["additionalProperties"] = {{"type", value_type}};
+    return *this;
+  }
+  // Restricts the last field added to these values.
+  Schema& one_of(const std::string& name, std::vector<Json> values) {
+    properties_[name]["enum"] = std::move(values);
+    return *this;
+  }
+  Schema& minimum(const std::string& name, Json value) {
+    properties_[name]["minimum"] = std::move(value);
+    return *this;
+  }
+  Schema& maximum(const std::string& name, Json value) {
+    properties_[name]["maximum"] = std::move(value);
+    return *this;
+  }
+  // Rejects config fields that are not declared.
+  Schema& closed() {
+    closed_ = true;
+    return *this;
+  }
+
+  Json json() const {
+    Json out = {{"type", "object"}, {"properties", properties_}};
+    if (!required_.empty()) out["required"] = required_;
+    if (closed_) out["additionalProperties"] = false;
+    return out;
+  }
+
+ private:
+  Schema& field(const std::string& name, const char* type, const std::string& description,
+                bool required, Json default_value) {
+    Json property = {{"type", type}, {"description", description}};
+    if (!default_value.is_null()) property["default"] = std::move(default_value);
+    properties_[name] = std::move(property);
+    if (required) required_.push_back(name);
+    return *this;
+  }
+  Json properties_ = Json::object();
+  Json required_ = Json::array();
+  bool closed_ = false;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Host functions
+
+struct HostError {
+  std::string code;  // capability_denied, invalid_argument, timeout, ...
+  std::string message;
+};
+
+// A host response or the host's error. No exceptions in guests: check ok() first.
+template <class T>
+class Expected {
+ public:
+  Expected(T value) : value_(std::move(value)), ok_(true) {}  // NOLINT implicit
+  Expected(HostError error) : error_(std::move(error)), ok_(false) {}  // NOLINT implicit
+  bool ok() const { return ok_; }
+  explicit operator bool() const { return ok_; }
+  const T& value() const { return value_; }
+  T& value() { return value_; }
+  const T* operator->() const { return &value_; }
+  const T& operator*() const { return value_; }
+  const HostError& error() const { return error_; }
+  // The error as a plugin error outcome, with the host's code kept.
+  Outcome to_outcome(const char* type = "internal") const {
+    std::string t = type;
+    if (error_.code == "capability_denied") t = "capability";
+    if (error_.code == "timeout") t = "timeout";
+    if (error_.code == "invalid_argument") t = "config";
+    return Outcome::error(t, error_.message, error_.code);
+  }
+
+ private:
+  T value_{};
+  HostError error_;
+  bool ok_;
+};
+
+namespace detail {
+
+inline uint64_t pack(const void* ptr, size_t len) {
+  return (static_cast<uint64_t>(reinterpret_cast<uintptr_t>(ptr)) << 32) |
+         static_cast<uint32_t>(len);
+}
+
+// Host responses arrive in buffers from our `allocate` (malloc): take ownership and free.
+inline Expected<Json> take_response(uint64_t packed) {
+  const auto ptr = static_cast<uintptr_t>(packed >> 32);
+  const auto len = static_cast<size_t>(packed & 0xffffffffu);
+  if (ptr == 0) return HostError{"abi_error", "host returned no response"};
+  char* text = reinterpret_cast<char*>(ptr);
+  Json response = Json::parse(text, text + len, nullptr, false);
+  free(text);
+  if (response.is_discarded() || !response.is_object()) {
+    return HostError{"abi_error", "host response is not a JSON object"};
+  }
+  auto error = response.find("error");
+  if (error != response.end() && error->is_object()) {
+    return HostError{error->value("code", std::string("internal")),
+                     error->value("message", std::string())};
+  }
+  return response;
+}
+
+#define REGLET_HOST_IMPORT(fn)                                                             \
+  __attribute__((import_module("reglet_host"), import_name(#fn))) extern "C" uint64_t \
+      reglet_host_##fn(uint64_t request)
+
+REGLET_HOST_IMPORT(fs_read);
+REGLET_HOST_IMPORT(fs_write);
+REGLET_HOST_IMPORT(fs_stat);
+REGLET_HOST_IMPORT(env_get);
+REGLET_HOST_IMPORT(exec_run);
+REGLET_HOST_IMPORT(net_connect);
+REGLET_HOST_IMPORT(net_send);
+REGLET_HOST_IMPORT(net_recv);
+REGLET_HOST_IMPORT(net_close);
+REGLET_HOST_IMPORT(tcp_connect);
+REGLET_HOST_IMPORT(dns_lookup);
+REGLET_HOST_IMPORT(http_request);
+REGLET_HOST_IMPORT(log_message);
+
+#undef REGLET_HOST_IMPORT
+
+template <uint64_t (*Fn)(uint64_t)>
+Expected<Json> call(const Json& request) {
+  const std::string text = request.dump(-1, ' ', false, Json::error_handler_t::replace);
+  return take_response(Fn(pack(text.data(), text.size())));
+}
+
+}  // namespace detail
+
+namespace host {
+
+// Each takes the request object of SPEC §2 and returns the response object.
+inline Expected<Json> fs_read(const Json& request) {
+  return detail::call<detail::reglet_host_fs_read>(request);
+}
+inline Expected<Json> fs_write(const Json& request) {
+  return detail::call<detail::reglet_host_fs_write>(request);
+}
+inline Expected<Json> fs_stat(const Json& request) {
+  return detail::call<detail::reglet_host_fs_stat>(request);
+}
+inline Expected<Json> env_get(const Json& request) {
+  return detail::call<detail::reglet_host_env_get>(request);
+}
+inline Expected<Json> exec_run(const Json& request) {
+  return detail::call<detail::reglet_host_exec_run>(request);
+}
+inline Expected<Json> net_connect(const Json& request) {
+  return detail::call<detail::reglet_host_net_connect>(request);
+}
+inline Expected<Json> net_send(const Json& request) {
+  return detail::call<detail::reglet_host_net_send>(request);
+}
+inline Expected<Json> net_recv(const Json& request) {
+  return detail::call<detail::reglet_host_net_recv>(request);
+}
+inline Expected<Json> net_close(const Json& request) {
+  return detail::call<detail::reglet_host_net_close>(request);
+}
+inline Expected<Json> tcp_connect(const Json& request) {
+  return detail::call<detail::reglet_host_tcp_connect>(request);
+}
+inline Expected<Json> dns_lookup(const Json& request) {
+  return detail::call<detail::reglet_host_dns_lookup>(request);
+}
+inline Expected<Json> http_request(const Json& request) {
+  return detail::call<detail::reglet_host_http_request>(request);
+}
+
+}  // namespace host
+
+// Structured logging through the host (never part of the report).
+namespace log {
+inline void write(const char* level, const std::string& message, Json attrs = Json::object()) {
+  detail::call<detail::reglet_host_log_message>(
+      {{"level", level}, {"message", message}, {"attrs", std::move(attrs)}});
+}
+inline void debug(const std::string& m, Json a = Json::object()) { write("debug", m, std::move(a)); }
+inline void info(const std::string& m, Json a = Json::object()) { write("info", m, std::move(a)); }
+inline void warn(const std::string& m, Json a = Json::object()) { write("warn", m, std::move(a)); }
+inline void error(const std::string& m, Json a = Json::object()) { write("error", m, std::move(a)); }
+}  // namespace log
+
+// ---------------------------------------------------------------------------------------------
+// Helpers plugins commonly need
+
+inline std::string base64_encode(const std::string& in) {
+  static const char* kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
+    out += kAlphabet[v >> 18];
+    out += kAlphabet[(v >> 12) & 63];
+    out += kAlphabet[(v >> 6) & 63];
+    out += kAlphabet[v & 63];
+  }
+  if (i + 1 == in.size()) {
+    uint32_t v = uint8_t(in[i]) << 16;
+    out += kAlphabet[v >> 18];
+    out += kAlphabet[(v >> 12) & 63];
+    out += "==";
+  } else if (i + 2 == in.size()) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
+    out += kAlphabet[v >> 18];
+    out += kAlphabet[(v >> 12) & 63];
+    out += kAlphabet[(v >> 6) & 63];
+    out += '=';
+  }
+  return out;
+}
+
+// Decodes standard base64 (padding optional); returns false on invalid input.
+inline bool base64_decode(const std::string& in, std::string& out) {
+  out.clear();
+  uint32_t buffer = 0;
+  int bits = 0;
+  for (char c : in) {
+    int v;
+    if (c >= 'A' && c <= 'Z') v = c - 'A';
+    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9') v = c - '0' + 52;
+    else if (c == '+') v = 62;
+    else if (c == '/') v = 63;
+    else if (c == '=') break;
+    else return false;
+    buffer = (buffer << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((buffer >> bits) & 0xff));
+    }
+  }
+  return true;
+}
+
+namespace detail {
+
+inline uint64_t emit(const Json& json) {
+  const std::string text = json.dump(-1, ' ', false, Json::error_handler_t::replace);
+  char* buffer = static_cast<char*>(malloc(text.size() ? text.size() : 1));
+  if (!buffer) return 0;
+  memcpy(buffer, text.data(), text.size());
+  return pack(buffer, text.size());
+}
+
+inline Json parse_config(const void* ptr, size_t len) {
+  const char* text = static_cast<const char*>(ptr);
+  return Json::parse(text, text + len, nullptr, false);
+}
+
+}  // namespace detail
+
+}  // namespace reglet::sdk
+
+// Defines the plugin's exports from three functions:
+//   Info describe();  Json schema();  Outcome observe(const Json& config);
+#define REGLET_PLUGIN(describe_fn, schema_fn, observe_fn)                                   \
+  extern "C" __attribute__((export_name("allocate"))) void* reglet_allocate(uint32_t size) { \
+    return malloc(size ? size : 1);                                                         \
+  }                                                                                         \
+  extern "C" __attribute__((export_name("deallocate"))) void reglet_deallocate(void* ptr,   \
+                                                                               uint32_t) {  \
+    free(ptr);                                                                              \
+  }                                                                                         \
+  extern "C" __attribute__((export_name("describe"))) uint64_t reglet_describe() {          \
+    return ::reglet::sdk::detail::emit(describe_fn().json());                               \
+  }                                                                                         \
+  extern "C" __attribute__((export_name("schema"))) uint64_t reglet_schema() {              \
+    return ::reglet::sdk::detail::emit(schema_fn());                                        \
+  }                                                                                         \
+  extern "C" __attribute__((export_name("observe"))) uint64_t reglet_observe(               \
+      const void* ptr, uint32_t len) {                                                      \
+    ::reglet::sdk::Json config = ::reglet::sdk::detail::parse_config(ptr, len);             \
+    if (config.is_discarded() || !config.is_object()) {                                     \
+      return ::reglet::sdk::detail::emit(                                                   \
+          ::reglet::sdk::Outcome::error("config", "config is not a JSON object").json());   \
+    }                                                                                       \
+    return ::reglet::sdk::detail::emit(observe_fn(config).json());                          \
+  }
