@@ -124,6 +124,19 @@ TEST_F(FsGrants, SymlinkInsideTheTreePointingOutsideIsDenied) {
   EXPECT_TRUE(write(writes, dir_ / "granted/new-file").allowed);
 }
 
+TEST_F(FsGrants, LiteralGrantOfASymlinkCoversTheLinkAndItsTarget) {
+  // /etc/os-release -> ../usr/lib/os-release: a grant of the link's path lets a plugin lstat the
+  // link itself and read what it points to, and nothing beside them.
+  dir_.symlink("secret/key", "alias");
+  const GrantSet grants = grants_of({"fs:read:" + dir_ / "alias"});
+  EXPECT_TRUE(grants.allows_fs(FsAccess::read, dir_ / "alias"));       // the link itself
+  EXPECT_TRUE(grants.allows_fs(FsAccess::read, dir_ / "secret/key"));  // its target
+  EXPECT_TRUE(read(grants, dir_ / "alias").allowed);                   // resolved request
+  EXPECT_FALSE(read(grants, dir_ / "secret").allowed);
+  EXPECT_FALSE(grants.allows_fs(FsAccess::read, dir_ / "alias/x"));
+  EXPECT_FALSE(grants.allows_fs(FsAccess::write, dir_ / "alias"));
+}
+
 TEST_F(FsGrants, SymlinkInsideTheTreePointingInsideIsAllowed) {
   dir_.symlink("sub/deep", "granted/inner_link");
   const GrantSet grants = grants_of({"fs:read:" + dir_ / "granted/**"});

@@ -175,8 +175,7 @@ TEST(TcpConnect, BadArguments) {
   EXPECT_TRUE(harness.audit().empty()) << "invalid requests never reach a decision";
 }
 
-// --- TLS
-// ------------------------------------------------------------------------------------------
+// --- TLS ---
 
 class TcpConnectTls : public ::testing::Test {
  protected:

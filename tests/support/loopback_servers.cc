@@ -35,8 +35,7 @@ namespace {
   std::abort();
 }
 
-// --- OpenSSL RAII
-// ---------------------------------------------------------------------------------
+// --- OpenSSL RAII ---
 
 template <class T, void (*Free)(T*)>
 struct Deleter {
@@ -158,8 +157,7 @@ std::string lower(std::string_view text) {
 
 }  // namespace
 
-// --- ServerCore
-// -----------------------------------------------------------------------------------
+// --- ServerCore ---
 
 class ServerCore {
  public:
@@ -248,8 +246,7 @@ class ServerCore {
   std::atomic<size_t> finished_{0};
 };
 
-// --- TestCertificate
-// ------------------------------------------------------------------------------
+// --- TestCertificate ---
 
 TestCertificate TestCertificate::generate(const CertificateOptions& options,
                                           const TestCertificate* issuer) {
@@ -334,8 +331,7 @@ TestCertificate TestCertificate::generate(const CertificateOptions& options,
   return out;
 }
 
-// --- TcpServer
-// ------------------------------------------------------------------------------------
+// --- TcpServer ---
 
 TcpServer::TcpServer(Mode mode, const TestCertificate* tls, std::string greeting, std::string bind)
     : mode_(mode), greeting_(std::move(greeting)) {
@@ -422,8 +418,7 @@ StalledListener::~StalledListener() {
   ::close(listen_fd_);
 }
 
-// --- HttpServer
-// -----------------------------------------------------------------------------------
+// --- HttpServer ---
 
 std::string HttpServer::Request::header(std::string_view name) const {
   const std::string wanted = lower(name);
@@ -579,8 +574,7 @@ void HttpServer::serve(int fd, void* ssl_ptr) {
   stream.write_all(response.body);
 }
 
-// --- DnsServer
-// ------------------------------------------------------------------------------------
+// --- DnsServer ---
 
 namespace {
 

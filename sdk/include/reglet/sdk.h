@@ -123,10 +123,12 @@ class Schema {
     properties_[name]["items"] = {{"type", item_type}};
     return *this;
   }
+  // An object field; with a value_type, every member must have that type (a map of strings,
+  // say); with an empty value_type, members are free.
   Schema& object(const std::string& name, const std::string& value_type,
                  const std::string& description, bool required = false) {
     field(name, "object", description, required, nullptr);
-    properties_[name]["additionalProperties"] = {{"type", value_type}};
+    if (!value_type.empty()) properties_[name]["additionalProperties"] = {{"type", value_type}};
     return *this;
   }
   // Restricts the last field added to these values.

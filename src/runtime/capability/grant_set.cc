@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <optional>
 #include <variant>
 #include <vector>
 
@@ -27,6 +28,10 @@ struct GrantSet::Matcher {
   struct Fs {
     FsAccess access;
     PathGlob glob;
+    // For a fully literal grant whose last component is a symlink: the link itself (directory
+    // part resolved, name kept), which is what lstat/readlink of that path check. Matching it
+    // for followed requests grants nothing more: a resolved path never ends in a symlink.
+    std::optional<PathGlob> link;
   };
   struct Env {
     TokenPattern name;
@@ -99,8 +104,13 @@ Result<GrantSet::Matcher> build_matcher(GrantSpec spec, const std::string& capab
   using Matcher = GrantSet::Matcher;
   if (auto* fs = std::get_if<FsGrantSpec>(&spec)) {
     auto glob = resolve_path_glob(fs->path, /*keep_final_name=*/false, capability_text);
+    std::optional<PathGlob> link;
+    if (glob && fs->path.first_wildcard == fs->path.segments.size()) {
+      auto literal = resolve_path_glob(fs->path, /*keep_final_name=*/true, capability_text);
+      if (literal) link = std::move(*literal);
+    }
     if (!glob.ok()) return glob.error();
-    return Matcher{Matcher::Fs{fs->access, std::move(*glob)}};
+    return Matcher{Matcher::Fs{fs->access, std::move(*glob), std::move(link)}};
   }
   if (auto* exec = std::get_if<ExecGrantSpec>(&spec)) {
     if (exec->bare_name) {
@@ -135,7 +145,10 @@ Status GrantSet::add(const Capability& capability) {
 bool GrantSet::allows_fs(FsAccess access, std::string_view canonical_path) const {
   for (const auto& matcher : matchers_) {
     const auto* fs = std::get_if<Matcher::Fs>(&matcher->rule);
-    if (fs != nullptr && fs->access == access && fs->glob.matches(canonical_path)) return true;
+    if (fs != nullptr && fs->access == access &&
+        (fs->glob.matches(canonical_path) || (fs->link && fs->link->matches(canonical_path)))) {
+      return true;
+    }
   }
   return false;
 }

@@ -13,7 +13,7 @@
 namespace reglet::runtime::host::net {
 namespace {
 
-// --- socket functions -------------------------------------------------------------------------
+// --- socket functions ---
 
 ares_socket_t guarded_socket(int domain, int type, int protocol, void*) {
   return ::socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);

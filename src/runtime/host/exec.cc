@@ -282,8 +282,9 @@ Result<json> exec_run(InstanceContext& context, engine::Caller& caller, const js
   limits.max_output_bytes = std::min(kMaxOutputBytes, context.options().max_host_response_bytes);
 
   auto ran = run_process(spec, parsed->stdin_data, limits);
-  if (!ran.ok())
+  if (!ran.ok()) {
     return make_error(ran.error().code, std::string(kFunction) + ": " + ran.error().message);
+  }
   RunOutcome& outcome = *ran;
   const std::string elapsed = std::to_string(outcome.duration.count()) + " ms";
   switch (outcome.end) {
@@ -302,17 +303,20 @@ Result<json> exec_run(InstanceContext& context, engine::Caller& caller, const js
 
   if (outcome.out_truncated) trim_partial_character(outcome.out);
   if (outcome.err_truncated) trim_partial_character(outcome.err);
+  const bool out_is_text = is_valid_utf8(outcome.out);
+  const bool err_is_text = is_valid_utf8(outcome.err);
   json response = {{"exit_code", outcome.exit_code},
-                   {"stdout", outcome.out},
-                   {"stderr", outcome.err},
                    {"duration_ms", outcome.duration.count()},
                    {"timed_out", outcome.end == RunOutcome::End::timed_out},
                    {"truncated", outcome.out_truncated || outcome.err_truncated},
                    {"stdout_truncated", outcome.out_truncated},
                    {"stderr_truncated", outcome.err_truncated}};
   if (outcome.signal != 0) response["signal"] = outcome.signal;
-  if (!is_valid_utf8(outcome.out)) response["stdout_b64"] = base64_encode(outcome.out);
-  if (!is_valid_utf8(outcome.err)) response["stderr_b64"] = base64_encode(outcome.err);
+  if (!out_is_text) response["stdout_b64"] = base64_encode(outcome.out);
+  if (!err_is_text) response["stderr_b64"] = base64_encode(outcome.err);
+  // Invalid UTF-8 in these becomes U+FFFD when the response is serialised (host_call.cc).
+  response["stdout"] = std::move(outcome.out);
+  response["stderr"] = std::move(outcome.err);
   return response;
 }
 

@@ -40,8 +40,7 @@ constexpr size_t kMaxResponseHeaderBytes = 256 * 1024;  // kept of one response'
 using net::Deadline;
 using net::Stop;
 
-// --- RAII for libcurl
-// -----------------------------------------------------------------------------
+// --- RAII for libcurl ---
 
 struct CurlDeleter {
   void operator()(CURL* curl) const { curl_easy_cleanup(curl); }
@@ -105,15 +104,13 @@ bool is_token(std::string_view text) {
   });
 }
 
-// --- URLs
-// -----------------------------------------------------------------------------------------
+// --- URLs ---
 
 struct Url {
   CurluPtr handle;
   std::string scheme;
   net::HostName host;
   uint16_t port = 0;
-  std::string text;   // as sent (credentials included, if any)
   std::string shown;  // for responses and audit: without user:password
 };
 
@@ -155,18 +152,15 @@ std::variant<Url, std::string> parse_url(std::string_view text, CURLU* base) {
   const int port_number = port ? std::atoi(port->c_str()) : 0;
   if (port_number < 1 || port_number > 65535) return std::string("the URL has an invalid port");
   url.port = static_cast<uint16_t>(port_number);
-  url.text = url_part(url.handle.get(), CURLUPART_URL).value_or(owned);
   CurluPtr without_credentials(curl_url_dup(url.handle.get()));
-  if (without_credentials) {
-    curl_url_set(without_credentials.get(), CURLUPART_USER, nullptr, 0);
-    curl_url_set(without_credentials.get(), CURLUPART_PASSWORD, nullptr, 0);
-    url.shown = url_part(without_credentials.get(), CURLUPART_URL).value_or(url.text);
-  }
+  if (!without_credentials) return std::string("out of memory");
+  curl_url_set(without_credentials.get(), CURLUPART_USER, nullptr, 0);
+  curl_url_set(without_credentials.get(), CURLUPART_PASSWORD, nullptr, 0);
+  url.shown = url_part(without_credentials.get(), CURLUPART_URL).value_or("(unprintable URL)");
   return url;
 }
 
-// --- one transfer
-// ---------------------------------------------------------------------------------
+// --- one transfer ---
 
 struct Transfer {
   const Deadline* deadline = nullptr;
@@ -459,8 +453,7 @@ bool is_followed_redirect(long status) {
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
-// --- request validation
-// ---------------------------------------------------------------------------
+// --- request validation ---
 
 Result<Request> parse_request(const InstanceContext& context, const nlohmann::json& json) {
   Request request;

@@ -57,7 +57,7 @@ Error io_error(std::string message) {
   return make_error(ErrorCode::io_error, std::move(message));
 }
 
-// --- connecting ---------------------------------------------------------------------------------
+// --- connecting ---
 
 struct Connected {
   UniqueFd fd;
@@ -120,7 +120,7 @@ Connected connect_any(const net::Destination& destination, const Deadline& deadl
   return last;
 }
 
-// --- shared request parts -----------------------------------------------------------------------
+// --- shared request parts ---
 
 struct TlsRequest {
   bool enabled = false;
@@ -168,7 +168,7 @@ nlohmann::json audit_request_of(const nlohmann::json& request) {
   return out;
 }
 
-// --- handles ------------------------------------------------------------------------------------
+// --- handles ---
 
 Result<Connection*> find_connection(InstanceContext& context, const nlohmann::json& request,
                                     std::string_view function) {
@@ -189,7 +189,7 @@ Result<Connection*> find_connection(InstanceContext& context, const nlohmann::js
 
 }  // namespace
 
-// --- net_connect --------------------------------------------------------------------------------
+// --- net_connect ---
 
 Result<nlohmann::json> net_connect(InstanceContext& context, engine::Caller& caller,
                                    const nlohmann::json& request) {
@@ -249,7 +249,7 @@ Result<nlohmann::json> net_connect(InstanceContext& context, engine::Caller& cal
   return response;
 }
 
-// --- net_send -----------------------------------------------------------------------------------
+// --- net_send ---
 
 Result<nlohmann::json> net_send(InstanceContext& context, engine::Caller& caller,
                                 const nlohmann::json& request) {
@@ -312,7 +312,7 @@ Result<nlohmann::json> net_send(InstanceContext& context, engine::Caller& caller
   return nlohmann::json{{"bytes_sent", sent}};
 }
 
-// --- net_recv -----------------------------------------------------------------------------------
+// --- net_recv ---
 
 Result<nlohmann::json> net_recv(InstanceContext& context, engine::Caller& caller,
                                 const nlohmann::json& request) {
@@ -389,7 +389,7 @@ Result<nlohmann::json> net_recv(InstanceContext& context, engine::Caller& caller
   return nlohmann::json{{"data_b64", net::base64_encode(data)}, {"eof", eof}};
 }
 
-// --- net_close ----------------------------------------------------------------------------------
+// --- net_close ---
 
 Result<nlohmann::json> net_close(InstanceContext& context, engine::Caller&,
                                  const nlohmann::json& request) {
@@ -412,7 +412,7 @@ Result<nlohmann::json> net_close(InstanceContext& context, engine::Caller&,
   return nlohmann::json::object();
 }
 
-// --- tcp_connect --------------------------------------------------------------------------------
+// --- tcp_connect ---
 
 Result<nlohmann::json> tcp_connect(InstanceContext& context, engine::Caller& caller,
                                    const nlohmann::json& request) {

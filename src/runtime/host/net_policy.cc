@@ -82,7 +82,7 @@ void audit_decision(InstanceContext& context, std::string_view function,
 
 }  // namespace
 
-// --- Deadline -----------------------------------------------------------------------------------
+// --- Deadline ---
 
 Deadline::Deadline(const engine::ExecutionControl& control, std::chrono::milliseconds timeout)
     : control_(&control), op_deadline_(Clock::now() + timeout) {}
@@ -139,7 +139,7 @@ int64_t elapsed_ms(Clock::time_point since) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - since).count();
 }
 
-// --- Request fields -----------------------------------------------------------------------------
+// --- Request fields ---
 
 Result<std::string> get_string(const nlohmann::json& request, std::string_view function,
                                std::string_view field, size_t max_length, bool required,
@@ -305,7 +305,7 @@ Result<std::pair<HostName, uint16_t>> parse_host_port(std::string_view text, uin
   return std::make_pair(std::move(*parsed), port);
 }
 
-// --- Base64 -------------------------------------------------------------------------------------
+// --- Base64 ---
 
 std::string base64_encode(std::string_view bytes) {
   static constexpr char kAlphabet[] =
@@ -375,7 +375,7 @@ std::optional<std::string> base64_decode(std::string_view text) {
   return out;
 }
 
-// --- Addresses ----------------------------------------------------------------------------------
+// --- Addresses ---
 
 std::string format_endpoint(const IpAddress& address, uint16_t port) {
   return (address.is_v4() ? address.to_string() : "[" + address.to_string() + "]") + ":" +
@@ -441,7 +441,7 @@ std::string remote_endpoint(int fd) {
   return endpoint_of(fd, false);
 }
 
-// --- Resolution ---------------------------------------------------------------------------------
+// --- Resolution ---
 
 Lookup lookup_host(const HostName& host, const Deadline& deadline) {
   Lookup out;
@@ -549,7 +549,7 @@ Result<Destination> resolve_and_check(InstanceContext& context, std::string_view
   return destination;
 }
 
-// --- SIGPIPE ------------------------------------------------------------------------------------
+// --- SIGPIPE ---
 
 SigpipeGuard::SigpipeGuard() {
   sigset_t pending;

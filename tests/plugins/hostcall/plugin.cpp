@@ -15,7 +15,7 @@ sdk::Info describe() { return {"hostcall", "1.0.0", "Calls one host function (te
 sdk::Json schema() {
   return sdk::Schema()
       .string("function", "reglet_host function to call", sdk::Required)
-      .object("request", "object", "the request")
+      .object("request", "", "the request")
       .integer("repeat", "how many times to call it", false, 1)
       .json();
 }
