@@ -35,8 +35,10 @@ test-sanitize: bootstrap $(SAN_BUILD)/build.ninja
 	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS) -LE spec $(CTEST_ARGS)
 
+TESTSUITE ?= ../shared/testsuite
+
 spec: build
-	$(BUILD)/tests/reglet-spectest --testsuite ../shared/testsuite
+	$(BUILD)/tests/spec/reglet-spectest --testsuite $(TESTSUITE)
 
 bench: build
 	scripts/bench-table $(BUILD)

@@ -61,7 +61,12 @@ class CancelToken {
 };
 
 struct RuntimeOptions {
+  // interp: WABT's interpreter. aot: compiled to native code through wasm2c (built-in plugins
+  // are compiled at build time; others are compiled once and cached). automatic: aot when an
+  // object exists or a C compiler is present, else interp.
   EngineKind engine = EngineKind::interp;
+  std::string aot_cache_dir;              // default: $REGLET_AOT_CACHE or ~/.cache/reglet/aot
+  std::vector<std::string> aot_objects;   // objects made with `reglet compile`
   uint64_t memory_limit_bytes = 256ull << 20;                 // per instance
   std::chrono::milliseconds default_timeout{30'000};         // per observation
   std::chrono::milliseconds load_timeout{30'000};            // `_initialize` at load

@@ -31,6 +31,8 @@ struct CommonOptions {
   std::string audit_log;
   std::string log_level = "warn";
   std::string engine = "interp";
+  std::vector<std::string> aot_objects;
+  std::string aot_cache;
 
   void add_to(CLI::App& app);
   Result<RuntimeOptions> runtime_options() const;

@@ -59,6 +59,8 @@ Result<RuntimeOptions> CommonOptions::runtime_options() const {
     if (!log) return log.error();
     options.audit_log = *log;
   }
+  options.aot_objects = aot_objects;
+  options.aot_cache_dir = aot_cache;
   if (engine == "interp") {
     options.engine = EngineKind::interp;
   } else if (engine == "aot") {
@@ -78,6 +80,9 @@ void CommonOptions::add_to(CLI::App& app) {
   app.add_option("--log-level", log_level, "Plugin log lines on stderr: debug, info, warn, error, off")
       ->capture_default_str();
   app.add_option("--engine", engine, "Engine tier: interp, aot or auto")->capture_default_str();
+  app.add_option("--aot-object", aot_objects,
+                 "Use this object made by `reglet compile` for its plugin (repeatable)");
+  app.add_option("--aot-cache", aot_cache, "Directory of compiled AOT objects");
 }
 
 Result<std::shared_ptr<Plugin>> load(Runtime& runtime, const std::string& spec) {

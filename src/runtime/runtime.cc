@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "engine/aot/aot_engine.h"
 #include "engine/engine.h"
 #include "engine/prep/prepare.h"
 #include "runtime/host/context.h"
@@ -15,7 +16,9 @@ namespace reglet {
 
 struct Runtime::State {
   std::shared_ptr<runtime::Services> services;
-  std::unique_ptr<engine::Engine> engine;
+  std::unique_ptr<engine::Engine> interp;
+  std::unique_ptr<engine::Engine> aot;
+  engine::aot::AotOptions aot_options;
   mutable std::mutex mutex;
   std::map<std::string, std::shared_ptr<Plugin>, std::less<>> plugins;
 };
@@ -92,8 +95,15 @@ Runtime::Runtime(RuntimeOptions options) : state_(std::make_shared<State>()) {
   auto services = std::make_shared<runtime::Services>();
   services->environment = options.environment ? *options.environment : process_environment();
   services->options = std::move(options);
+  state_->aot_options.cache_dir = services->options.aot_cache_dir;
+  for (const auto& object : services->options.aot_objects) {
+    state_->aot_options.objects.emplace_back(object);
+  }
   state_->services = std::move(services);
-  state_->engine = engine::make_interp_engine();
+  state_->interp = engine::make_interp_engine();
+  if (state_->services->options.engine != EngineKind::interp) {
+    state_->aot = engine::aot::make_aot_engine(state_->aot_options);
+  }
 }
 
 Runtime::~Runtime() { close(); }
@@ -107,9 +117,6 @@ Result<std::shared_ptr<Plugin>> Runtime::load_plugin(std::string_view name,
   if (auto existing = get_plugin(name)) return existing;
 
   const RuntimeOptions& options = state_->services->options;
-  if (options.engine == EngineKind::aot) {
-    return make_error(ErrorCode::not_found, "the aot engine is not available in this build");
-  }
   engine::PrepareOptions prepare_options;
   const uint64_t pages = (options.memory_limit_bytes + engine::kWasmPageSize - 1) /
                          engine::kWasmPageSize;
@@ -118,13 +125,20 @@ Result<std::shared_ptr<Plugin>> Runtime::load_plugin(std::string_view name,
   if (!prepared) return std::move(prepared).error();
   auto host_funcs = runtime::resolve_imports(prepared->imports());
   if (!host_funcs) return std::move(host_funcs).error();
-  auto module = state_->engine->compile(*prepared, std::move(*host_funcs));
+  engine::Engine* tier = state_->interp.get();
+  if (options.engine == EngineKind::aot ||
+      (options.engine == EngineKind::automatic &&
+       (engine::aot::has_object(*prepared, state_->aot_options) ||
+        !engine::aot::codegen_id(state_->aot_options).empty()))) {
+    tier = state_->aot.get();
+  }
+  auto module = tier->compile(*prepared, std::move(*host_funcs));
   if (!module) return std::move(module).error();
   if (Status status = check_exports(**module); !status) return status.error();
 
   auto impl = std::make_unique<PluginImpl>();
   impl->name = std::string(name);
-  impl->engine_name = std::string(state_->engine->name());
+  impl->engine_name = std::string(tier->name());
   impl->services = state_->services;
   impl->module = std::move(*module);
   impl->has_initialize = impl->module->find_export("_initialize") != nullptr;

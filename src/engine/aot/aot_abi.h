@@ -1,0 +1,98 @@
+/* The contract between the AOT tier and the C code it generates for a module (wasm2c's output
+ * plus a glue file). Plain C: it is compiled into every generated object, whether linked into the
+ * binary (built-in plugins) or loaded with dlopen (the cache, `reglet compile`).
+ *
+ * The host hands a module its reglet_aot_host_api once (bind); the module describes itself with a
+ * reglet_aot_module, returned by the function named REGLET_AOT_ENTRY_SYMBOL in a shared object.
+ * Bump REGLET_AOT_ABI_VERSION whenever a layout or a meaning here changes: an object made by an
+ * incompatible build is refused at load. */
+#ifndef REGLET_AOT_ABI_H_
+#define REGLET_AOT_ABI_H_
+
+#include <setjmp.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define REGLET_AOT_ABI_VERSION 1u
+#define REGLET_AOT_ENTRY_SYMBOL "reglet_aot_module_v1"
+
+/* wasm_rt_trap code a glue import uses when the host function asked to stop the call; the host
+ * keeps the reason. */
+#define REGLET_AOT_HOST_TRAP 0x7e6c
+/* Returned by call() when the export index is out of range. */
+#define REGLET_AOT_NO_SUCH_EXPORT 0x7e6d
+
+typedef enum { REGLET_AOT_FUNC = 0, REGLET_AOT_MEMORY = 1, REGLET_AOT_TABLE = 2,
+               REGLET_AOT_GLOBAL = 3 } reglet_aot_kind;
+
+typedef struct {
+  const char* name;
+  uint32_t kind;       /* reglet_aot_kind */
+  const char* params;  /* one letter per value: i (i32), j (i64), f (f32), d (f64) */
+  const char* results;
+} reglet_aot_export;
+
+typedef struct {
+  const char* module;
+  const char* name;
+  const char* params;
+  const char* results;
+} reglet_aot_import;
+
+typedef struct {
+  uint32_t offset;  /* within the instance struct */
+  char type;        /* i, j, f, d; other (v128, references): 0, not captured */
+  uint8_t mutable_;
+} reglet_aot_global;
+
+struct wasm_rt_memory_t_;
+
+/* What generated code needs from the host. Everything here may be called from guest code on any
+ * thread; none of it may throw. */
+typedef struct {
+  uint32_t abi_version;
+  /* An import was called: args and results are raw 64-bit values (f32/f64 as bits). Returns 0,
+   * or non-zero when the call must stop (the host recorded why). `context` is what the host gave
+   * instantiate(). */
+  int (*call_import)(void* context, uint32_t import_index, const uint64_t* args,
+                     uint64_t* results);
+  /* Installs `target` as the thread's unwind target and returns the previous one. */
+  jmp_buf* (*push_unwind)(jmp_buf* target);
+  void (*pop_unwind)(jmp_buf* previous);
+  /* The wasm-rt functions a shared object forwards to (see REGLET_AOT_SHARED in the glue). */
+  void* rt[16];
+} reglet_aot_host_api;
+
+typedef struct {
+  uint32_t abi_version;
+  const char* module_sha256;  /* of the prepared (instrumented) module binary, hex */
+  const char* codegen_id;     /* compiler, flags and ABI the object was made with */
+  uint32_t instance_size;
+  uint32_t instance_align;
+  void (*bind)(const reglet_aot_host_api* api);
+  void (*init_module)(void);
+  /* Instantiates into `instance` (zeroed, instance_size bytes) under a setjmp; 0 or a trap code. */
+  int (*instantiate)(void* instance, void* context);
+  void (*free_instance)(void* instance);
+  /* Memory 0 of the instance, or NULL. */
+  void* (*memory)(void* instance);
+  /* Calls export `index` (a function) under a setjmp; returns 0 or the trap code. */
+  int (*call)(void* instance, uint32_t index, const uint64_t* args, uint64_t* results);
+  uint32_t export_count;
+  const reglet_aot_export* exports;
+  uint32_t import_count;
+  const reglet_aot_import* imports;
+  uint32_t global_count;
+  const reglet_aot_global* globals;
+} reglet_aot_module;
+
+typedef const reglet_aot_module* (*reglet_aot_entry_fn)(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* REGLET_AOT_ABI_H_ */

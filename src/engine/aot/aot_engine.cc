@@ -1,0 +1,769 @@
+#include "engine/aot/aot_engine.h"
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <set>
+#include <mutex>
+#include <sstream>
+
+#include "engine/aot/codegen.h"
+#include "engine/aot/rt.h"
+#include "engine/prep/prepare.h"
+
+extern char** environ;
+
+namespace reglet::engine::aot {
+namespace {
+
+constexpr size_t kMaxIdleSlots = 64;
+constexpr int kMaxNestedCalls = 8;
+constexpr const char* kOptimisation = "-O2";
+
+// ---------------------------------------------------------------------------------------------
+// Static registry (built-in plugins linked into the binary)
+
+std::mutex g_static_mutex;
+std::map<std::string, const reglet_aot_module*>& static_modules() {
+  static std::map<std::string, const reglet_aot_module*> modules;
+  return modules;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loaded shared objects, by path, kept for the life of the process: a module's code must stay
+// mapped while any instance of it exists, and objects are few.
+
+struct LoadedObject {
+  void* handle = nullptr;
+  const reglet_aot_module* module = nullptr;
+};
+std::mutex g_objects_mutex;
+std::map<std::string, LoadedObject>& loaded_objects() {
+  static std::map<std::string, LoadedObject> objects;
+  return objects;
+}
+
+Result<const reglet_aot_module*> load_object(const std::filesystem::path& path) {
+  std::lock_guard lock(g_objects_mutex);
+  auto& objects = loaded_objects();
+  if (auto it = objects.find(path.string()); it != objects.end()) return it->second.module;
+  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!handle) {
+    return make_error(ErrorCode::invalid_module,
+                      "cannot load AOT object " + path.string() + ": " + dlerror());
+  }
+  auto entry = reinterpret_cast<reglet_aot_entry_fn>(dlsym(handle, REGLET_AOT_ENTRY_SYMBOL));
+  const reglet_aot_module* module = entry ? entry() : nullptr;
+  if (!module || module->abi_version != REGLET_AOT_ABI_VERSION) {
+    dlclose(handle);
+    return make_error(ErrorCode::invalid_module,
+                      path.string() + " is not an AOT object of this build of reglet (ABI " +
+                          std::to_string(REGLET_AOT_ABI_VERSION) + ")");
+  }
+  objects[path.string()] = {handle, module};
+  return module;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The compiler
+
+std::string compiler_path(const AotOptions& options) {
+  if (!options.compiler.empty()) return options.compiler;
+  if (const char* cc = std::getenv("CC"); cc && *cc) return cc;
+  return "cc";
+}
+
+// Runs argv without a shell; returns its exit status and output (stdout and stderr).
+Result<std::pair<int, std::string>> run(const std::vector<std::string>& argv) {
+  int pipe_fds[2];
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0) return make_error(ErrorCode::io_error, "pipe failed");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 2);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = 0;
+  const int spawned = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(pipe_fds[1]);
+  if (spawned != 0) {
+    close(pipe_fds[0]);
+    return make_error(ErrorCode::not_found, "cannot run " + argv[0] + ": " + std::strerror(spawned));
+  }
+  std::string output;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = read(pipe_fds[0], buffer, sizeof buffer)) > 0 || (n < 0 && errno == EINTR)) {
+    if (n > 0 && output.size() < (1u << 20)) output.append(buffer, static_cast<size_t>(n));
+  }
+  close(pipe_fds[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return std::pair{WIFEXITED(status) ? WEXITSTATUS(status) : 128, output};
+}
+
+std::vector<std::string> compile_flags() {
+  return {kOptimisation, "-fPIC", "-shared", "-fvisibility=hidden", "-fno-strict-aliasing",
+          "-w", "-DNDEBUG", "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=1"};
+}
+
+std::filesystem::path default_cache_dir() {
+  if (const char* dir = std::getenv("REGLET_AOT_CACHE"); dir && *dir) return dir;
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) {
+    return std::filesystem::path(xdg) / "reglet" / "aot";
+  }
+  if (const char* home = std::getenv("HOME"); home && *home) {
+    return std::filesystem::path(home) / ".cache" / "reglet" / "aot";
+  }
+  return std::filesystem::temp_directory_path() / "reglet-aot";
+}
+
+Status write_file(const std::filesystem::path& path, std::string_view text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(text.data(), static_cast<std::streamsize>(text.size()));
+  if (!out) return make_error(ErrorCode::io_error, "cannot write " + path.string());
+  return {};
+}
+
+// Generates C for `prepared` and compiles it into `output` (atomically: a temporary file renamed
+// into place, so that concurrent runs never load a half-written object).
+Status build_object(const PreparedModule& prepared, const std::filesystem::path& output,
+                    const AotOptions& options, const std::string& id) {
+  const std::string name = "m" + sha256_hex(id).substr(0, 8);
+  auto generated = generate_c(prepared, name, Linkage::shared, id);
+  if (!generated) return generated.error();
+  std::error_code ec;
+  std::filesystem::create_directories(output.parent_path(), ec);
+  char work_template[] = "/tmp/reglet-aot-XXXXXX";
+  if (!mkdtemp(work_template)) return make_error(ErrorCode::io_error, "cannot create a temp dir");
+  const std::filesystem::path work(work_template);
+  struct Cleanup {
+    std::filesystem::path dir;
+    ~Cleanup() {
+      std::error_code ignored;
+      std::filesystem::remove_all(dir, ignored);
+    }
+  } cleanup{work};
+  for (auto [file, text] : {std::pair{"module.c", std::string_view(generated->module_c)},
+                            std::pair{"module.h", std::string_view(generated->module_h)},
+                            std::pair{"glue.c", std::string_view(generated->glue_c)},
+                            std::pair{"aot_abi.h", aot_abi_header()},
+                            std::pair{"wasm-rt.h", wasm_rt_header()}}) {
+    if (Status s = write_file(work / file, text); !s) return s;
+  }
+  const std::filesystem::path temp_output = output.string() + ".tmp." + std::to_string(getpid());
+  std::vector<std::string> argv = {compiler_path(options)};
+  for (const auto& flag : compile_flags()) argv.push_back(flag);
+  argv.push_back("-I" + work.string());
+  argv.push_back("-o");
+  argv.push_back(temp_output.string());
+  argv.push_back((work / "glue.c").string());
+  auto result = run(argv);
+  if (!result) return result.error();
+  if (result->first != 0) {
+    std::filesystem::remove(temp_output, ec);
+    return make_error(ErrorCode::internal, "the C compiler failed on the generated code: " +
+                                               result->second.substr(0, 2000));
+  }
+  std::filesystem::rename(temp_output, output, ec);
+  if (ec) return make_error(ErrorCode::io_error, "cannot store " + output.string() + ": " + ec.message());
+  return {};
+}
+
+// ---------------------------------------------------------------------------------------------
+// The host API given to generated code
+
+class AotInstance;
+class AotModule;
+
+// One instance struct (and its host context) reused across instances when images allow it.
+struct Slot {
+  AotModule* module = nullptr;
+  void* instance = nullptr;  // instance_size bytes, aligned
+  bool live = false;         // instantiate() has run and free_instance() has not
+  AotInstance* active = nullptr;
+  ~Slot();
+};
+
+int host_call_import(void* context, uint32_t index, const uint64_t* args, uint64_t* results);
+jmp_buf* host_push_unwind(jmp_buf* target) { return aot_rt::push_unwind(target); }
+void host_pop_unwind(jmp_buf* previous) { aot_rt::pop_unwind(previous); }
+const reglet_aot_host_api& host_api() {
+  static const reglet_aot_host_api api = [] {
+    reglet_aot_host_api a{};
+    a.abi_version = REGLET_AOT_ABI_VERSION;
+    a.call_import = host_call_import;
+    a.push_unwind = host_push_unwind;
+    a.pop_unwind = host_pop_unwind;
+    a.rt[0] = reinterpret_cast<void*>(&wasm_rt_trap);
+    a.rt[1] = reinterpret_cast<void*>(&aot_rt::register_func_type_array);
+    a.rt[2] = reinterpret_cast<void*>(&wasm_rt_allocate_memory);
+    a.rt[3] = reinterpret_cast<void*>(&wasm_rt_grow_memory);
+    a.rt[4] = reinterpret_cast<void*>(&wasm_rt_free_memory);
+    a.rt[5] = reinterpret_cast<void*>(&wasm_rt_allocate_funcref_table);
+    a.rt[6] = reinterpret_cast<void*>(&wasm_rt_free_funcref_table);
+    a.rt[7] = reinterpret_cast<void*>(&wasm_rt_grow_funcref_table);
+    a.rt[8] = reinterpret_cast<void*>(&wasm_rt_allocate_externref_table);
+    a.rt[9] = reinterpret_cast<void*>(&wasm_rt_free_externref_table);
+    a.rt[10] = reinterpret_cast<void*>(&wasm_rt_grow_externref_table);
+    return a;
+  }();
+  return api;
+}
+
+std::optional<ValType> letter_type(char letter) {
+  switch (letter) {
+    case 'i': return ValType::i32;
+    case 'j': return ValType::i64;
+    case 'f': return ValType::f32;
+    case 'd': return ValType::f64;
+    default: return std::nullopt;
+  }
+}
+
+std::optional<FuncSig> sig_of(const char* params, const char* results) {
+  FuncSig sig;
+  for (const char* p = params; *p; ++p) {
+    auto t = letter_type(*p);
+    if (!t) return std::nullopt;
+    sig.params.push_back(*t);
+  }
+  for (const char* r = results; *r; ++r) {
+    auto t = letter_type(*r);
+    if (!t) return std::nullopt;
+    sig.results.push_back(*t);
+  }
+  return sig;
+}
+
+Trap trap_from_code(int code, bool grow_refused) {
+  const auto kind = static_cast<wasm_rt_trap_t>(code);
+  if (kind == WASM_RT_TRAP_EXHAUSTION) return Trap{TrapKind::stack_exhausted, "call stack exhausted"};
+  std::string message;
+  switch (kind) {
+    // The interpreter's wording, so that both tiers report the same trap the same way.
+    case WASM_RT_TRAP_OOB: message = "out of bounds memory access"; break;
+    case WASM_RT_TRAP_INT_OVERFLOW: message = "integer overflow"; break;
+    case WASM_RT_TRAP_DIV_BY_ZERO: message = "integer divide by zero"; break;
+    case WASM_RT_TRAP_INVALID_CONVERSION: message = "invalid conversion to integer"; break;
+    case WASM_RT_TRAP_UNREACHABLE: message = "unreachable executed"; break;
+    case WASM_RT_TRAP_CALL_INDIRECT: message = "indirect call signature mismatch"; break;
+    default: message = wasm_rt_strerror(kind); break;
+  }
+  if (grow_refused) {
+    return Trap{TrapKind::memory_limit,
+                message + " (after memory.grow was refused at the memory limit)"};
+  }
+  return Trap{TrapKind::trap, message};
+}
+
+// ---------------------------------------------------------------------------------------------
+
+class AotModule final : public Module, public std::enable_shared_from_this<AotModule> {
+ public:
+  AotModule(const reglet_aot_module* desc, std::vector<HostFunc> host_funcs,
+            const PreparedModule& prepared)
+      : desc_(desc),
+        host_funcs_(std::move(host_funcs)),
+        resettable_(prepared.resettable()),
+        depth_global_(prepared.depth_global()) {
+    for (uint32_t i = 0; i < desc_->export_count; ++i) {
+      const reglet_aot_export& e = desc_->exports[i];
+      ExportInfo info;
+      info.name = e.name;
+      switch (e.kind) {
+        case REGLET_AOT_FUNC: {
+          info.kind = ExportInfo::Kind::func;
+          auto sig = sig_of(e.params, e.results);
+          if (sig) info.sig = *sig;
+          callable_.push_back(sig.has_value() && sig->results.size() <= 1);
+          break;
+        }
+        case REGLET_AOT_MEMORY: info.kind = ExportInfo::Kind::memory; callable_.push_back(false); break;
+        case REGLET_AOT_TABLE: info.kind = ExportInfo::Kind::table; callable_.push_back(false); break;
+        default: info.kind = ExportInfo::Kind::global; callable_.push_back(false); break;
+      }
+      exports_.push_back(std::move(info));
+    }
+    // Imports: the module's own ones map onto host_funcs in order; the internal ones to us.
+    size_t next = 0;
+    for (uint32_t i = 0; i < desc_->import_count; ++i) {
+      const reglet_aot_import& import = desc_->imports[i];
+      if (std::string_view(import.module) == kInternalModule) {
+        if (std::string_view(import.name) == kInterruptImport) {
+          imports_.push_back({ImportKind::interrupt, nullptr});
+        } else if (std::string_view(import.name) == kGrowFailedImport) {
+          imports_.push_back({ImportKind::grow_failed, nullptr});
+        } else {
+          imports_.push_back({ImportKind::stack_exhausted, nullptr});
+        }
+      } else {
+        imports_.push_back({ImportKind::host, next < host_funcs_.size() ? &host_funcs_[next] : nullptr});
+        ++next;
+      }
+    }
+  }
+
+  Status check() const {
+    for (const auto& import : imports_) {
+      if (import.kind == ImportKind::host && !import.func) {
+        return make_error(ErrorCode::internal, "AOT object imports more than the module");
+      }
+    }
+    if (depth_global_ >= desc_->global_count) {
+      return make_error(ErrorCode::internal, "AOT object lacks the call-depth global");
+    }
+    return {};
+  }
+
+  const std::vector<ExportInfo>& exports() const override { return exports_; }
+  bool supports_images() const override { return resettable_; }
+
+  Result<std::unique_ptr<Instance>> instantiate(void* host_data, const InstanceImage* image,
+                                                ExecutionControl& control) override;
+  void release(std::unique_ptr<Slot> slot);
+
+  std::optional<size_t> export_index(std::string_view name) const {
+    for (size_t i = 0; i < exports_.size(); ++i) {
+      if (exports_[i].name == name) return i;
+    }
+    return std::nullopt;
+  }
+  bool callable(size_t index) const { return callable_[index]; }
+
+  const reglet_aot_module* desc() const { return desc_; }
+  uint32_t depth_offset() const { return desc_->globals[depth_global_].offset; }
+
+  int dispatch(AotInstance& instance, uint32_t index, const uint64_t* args, uint64_t* results);
+
+ private:
+  enum class ImportKind { host, interrupt, grow_failed, stack_exhausted };
+  struct ImportBinding {
+    ImportKind kind;
+    const HostFunc* func;
+  };
+
+  const reglet_aot_module* desc_;
+  std::vector<HostFunc> host_funcs_;
+  std::vector<ImportBinding> imports_;
+  std::vector<ExportInfo> exports_;
+  std::vector<bool> callable_;
+  bool resettable_;
+  uint32_t depth_global_;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<Slot>> idle_;
+};
+
+Slot::~Slot() {
+  if (live) module->desc()->free_instance(instance);
+  std::free(instance);
+}
+
+class AotInstance final : public Instance, public Caller {
+ public:
+  AotInstance(std::shared_ptr<AotModule> module, std::unique_ptr<Slot> slot, void* host_data)
+      : module_(std::move(module)), slot_(std::move(slot)), host_data_(host_data) {
+    slot_->active = this;
+  }
+  ~AotInstance() override {
+    slot_->active = nullptr;
+    module_->release(std::move(slot_));
+  }
+
+  Outcome<std::vector<Value>> call(std::string_view name, std::span<const Value> args,
+                                   ExecutionControl& control) override {
+    control_ = &control;
+    auto outcome = invoke(name, args);
+    control_ = nullptr;
+    return outcome;
+  }
+
+  std::span<uint8_t> memory() override {
+    auto* memory = static_cast<wasm_rt_memory_t*>(module_->desc()->memory(slot_->instance));
+    if (!memory || !memory->data) return {};
+    return {memory->data, memory->size};
+  }
+
+  InstanceImage capture() override {
+    InstanceImage image;
+    auto bytes = memory();
+    image.memory.assign(bytes.begin(), bytes.end());
+    const reglet_aot_module* desc = module_->desc();
+    auto* base = static_cast<uint8_t*>(slot_->instance);
+    for (uint32_t i = 0; i < desc->global_count; ++i) {
+      const reglet_aot_global& g = desc->globals[i];
+      Value value;
+      switch (g.type) {
+        case 'i': value.type = ValType::i32; break;
+        case 'j': value.type = ValType::i64; break;
+        case 'f': value.type = ValType::f32; break;
+        case 'd': value.type = ValType::f64; break;
+        default: image.globals.push_back(Value{}); continue;
+      }
+      const size_t size = (g.type == 'i' || g.type == 'f') ? 4 : 8;
+      std::memcpy(&value.bits, base + g.offset, size);
+      image.globals.push_back(value);
+    }
+    return image;
+  }
+
+  bool memory_grow_refused() const override { return grow_refused_; }
+
+  Outcome<std::vector<Value>> call(std::string_view name, std::span<const Value> args) override {
+    if (!control_) return Trap{TrapKind::host_error, "no call in progress", 0, ErrorCode::internal};
+    return invoke(name, args);
+  }
+  ExecutionControl& control() override { return *control_; }
+  void* host_data() override { return host_data_; }
+
+  // Instantiates the module into the slot (unless it is being reused), then applies the image.
+  Status start(const InstanceImage* image, ExecutionControl& control, bool reuse) {
+    const reglet_aot_module* desc = module_->desc();
+    if (!reuse) {
+      control_ = &control;
+      const int code = desc->instantiate(slot_->instance, slot_.get());
+      control_ = nullptr;
+      slot_->live = true;
+      if (code != 0) {
+        Trap failure = take_trap(code);
+        Error error = failure.to_error();
+        error.message = "instantiation failed: " + error.message;
+        return error;
+      }
+    }
+    if (image) return apply(*image);
+    return {};
+  }
+
+  Status apply(const InstanceImage& image) {
+    auto* memory = static_cast<wasm_rt_memory_t*>(module_->desc()->memory(slot_->instance));
+    if (memory) {
+      const auto pages = static_cast<uint32_t>(image.memory.size() / kWasmPageSize);
+      if (memory->pages != pages && !aot_rt::resize_memory(memory, pages)) {
+        return make_error(ErrorCode::memory_limit, "cannot map the plugin's memory");
+      }
+      std::memcpy(memory->data, image.memory.data(), image.memory.size());
+    }
+    const reglet_aot_module* desc = module_->desc();
+    if (image.globals.size() != desc->global_count) {
+      return make_error(ErrorCode::internal, "image does not match the module's globals");
+    }
+    auto* base = static_cast<uint8_t*>(slot_->instance);
+    for (uint32_t i = 0; i < desc->global_count; ++i) {
+      const reglet_aot_global& g = desc->globals[i];
+      if (!g.mutable_ || g.type == 0) continue;
+      const size_t size = (g.type == 'i' || g.type == 'f') ? 4 : 8;
+      std::memcpy(base + g.offset, &image.globals[i].bits, size);
+    }
+    return {};
+  }
+
+  // From the host API (call_import), on the guest's thread.
+  int interrupt(uint64_t* results) {
+    if (auto stop = control_->should_stop()) {
+      pending_ = Trap{*stop, *stop == TrapKind::timeout ? "deadline exceeded" : "cancelled"};
+      return 1;
+    }
+    results[0] = kInterruptBudget;
+    return 0;
+  }
+  void note_grow_refused() { grow_refused_ = true; }
+  int stop_with(Trap trap) {
+    pending_ = std::move(trap);
+    return 1;
+  }
+
+ private:
+  Trap take_trap(int code) {
+    if (code == REGLET_AOT_HOST_TRAP && pending_) {
+      Trap out = std::move(*pending_);
+      pending_.reset();
+      return out;
+    }
+    pending_.reset();
+    return trap_from_code(code, grow_refused_);
+  }
+
+  Outcome<std::vector<Value>> invoke(std::string_view name, std::span<const Value> args) {
+    auto index = module_->export_index(name);
+    if (!index || module_->exports()[*index].kind != ExportInfo::Kind::func) {
+      return Trap{TrapKind::host_error, "missing export: " + std::string(name), 0,
+                  ErrorCode::abi_error};
+    }
+    const FuncSig& sig = module_->exports()[*index].sig;
+    if (!module_->callable(*index) || args.size() != sig.params.size()) {
+      return Trap{TrapKind::host_error,
+                  "export " + std::string(name) + " has signature " + sig.to_string(), 0,
+                  ErrorCode::abi_error};
+    }
+    uint64_t raw_args[16];
+    uint64_t raw_results[1] = {0};
+    if (args.size() > std::size(raw_args)) {
+      return Trap{TrapKind::host_error, "too many arguments", 0, ErrorCode::abi_error};
+    }
+    for (size_t i = 0; i < args.size(); ++i) {
+      if (args[i].type != sig.params[i]) {
+        return Trap{TrapKind::host_error,
+                    "export " + std::string(name) + " has signature " + sig.to_string(), 0,
+                    ErrorCode::abi_error};
+      }
+      raw_args[i] = args[i].bits;
+    }
+    if (depth_ >= kMaxNestedCalls) {
+      return Trap{TrapKind::stack_exhausted, "host and guest calls nested too deeply"};
+    }
+    if (auto stop = control_->should_stop()) {
+      return Trap{*stop, *stop == TrapKind::timeout ? "deadline exceeded" : "cancelled"};
+    }
+    if (depth_ == 0) {
+      // A trap may have left frames counted; a top-level call starts at depth 0.
+      std::memset(static_cast<uint8_t*>(slot_->instance) + module_->depth_offset(), 0, 4);
+    }
+    ++depth_;
+    const int code = module_->desc()->call(slot_->instance, static_cast<uint32_t>(*index),
+                                           raw_args, raw_results);
+    --depth_;
+    if (code != 0) return take_trap(code);
+    std::vector<Value> out;
+    if (!sig.results.empty()) {
+      uint64_t bits = raw_results[0];
+      if (sig.results[0] == ValType::i32 || sig.results[0] == ValType::f32) bits &= 0xffffffffu;
+      out.push_back(Value{sig.results[0], bits});
+    }
+    return out;
+  }
+
+  std::shared_ptr<AotModule> module_;
+  std::unique_ptr<Slot> slot_;
+  void* host_data_;
+  ExecutionControl* control_ = nullptr;
+  std::optional<Trap> pending_;
+  int depth_ = 0;
+  bool grow_refused_ = false;
+};
+
+int AotModule::dispatch(AotInstance& instance, uint32_t index, const uint64_t* args,
+                        uint64_t* results) {
+  if (index >= imports_.size()) return instance.stop_with(Trap{TrapKind::trap, "bad import"});
+  const ImportBinding& binding = imports_[index];
+  switch (binding.kind) {
+    case ImportKind::interrupt: return instance.interrupt(results);
+    case ImportKind::grow_failed: instance.note_grow_refused(); return 0;
+    case ImportKind::stack_exhausted:
+      return instance.stop_with(Trap{TrapKind::stack_exhausted, "call stack exhausted"});
+    case ImportKind::host: break;
+  }
+  const HostFunc& func = *binding.func;
+  Value in[16];
+  Value out[4];
+  if (func.sig.params.size() > std::size(in) || func.sig.results.size() > std::size(out)) {
+    return instance.stop_with(
+        Trap{TrapKind::host_error, "host function signature too large", 0, ErrorCode::internal});
+  }
+  for (size_t i = 0; i < func.sig.params.size(); ++i) {
+    uint64_t bits = args[i];
+    if (func.sig.params[i] == ValType::i32 || func.sig.params[i] == ValType::f32) {
+      bits &= 0xffffffffu;
+    }
+    in[i] = Value{func.sig.params[i], bits};
+  }
+  for (size_t i = 0; i < func.sig.results.size(); ++i) out[i] = Value{func.sig.results[i], 0};
+  std::optional<Trap> trap;
+  try {
+    trap = func.callback(instance, std::span<const Value>(in, func.sig.params.size()),
+                         std::span<Value>(out, func.sig.results.size()));
+  } catch (...) {
+    trap = Trap{TrapKind::host_error, "host function threw", 0, ErrorCode::internal};
+  }
+  if (trap) return instance.stop_with(std::move(*trap));
+  for (size_t i = 0; i < func.sig.results.size(); ++i) results[i] = out[i].bits;
+  return 0;
+}
+
+int host_call_import(void* context, uint32_t index, const uint64_t* args, uint64_t* results) {
+  auto* slot = static_cast<Slot*>(context);
+  aot_rt::enter_host();
+  const int stop = slot->module->dispatch(*slot->active, index, args, results);
+  aot_rt::leave_host();
+  return stop;
+}
+
+Result<std::unique_ptr<Instance>> AotModule::instantiate(void* host_data,
+                                                         const InstanceImage* image,
+                                                         ExecutionControl& control) {
+  std::unique_ptr<Slot> slot;
+  {
+    std::lock_guard lock(mutex_);
+    if (!idle_.empty()) {
+      slot = std::move(idle_.back());
+      idle_.pop_back();
+    }
+  }
+  if (!slot) {
+    slot = std::make_unique<Slot>();
+    slot->module = this;
+    const size_t align = std::max<size_t>(desc_->instance_align, alignof(std::max_align_t));
+    const size_t size = (desc_->instance_size + align - 1) / align * align;
+    slot->instance = std::aligned_alloc(align, size);
+    if (!slot->instance) return make_error(ErrorCode::memory_limit, "out of memory");
+    std::memset(slot->instance, 0, size);
+  }
+  const bool reuse = image && resettable_ && slot->live;
+  if (!reuse && slot->live) {
+    desc_->free_instance(slot->instance);
+    slot->live = false;
+    std::memset(slot->instance, 0, desc_->instance_size);
+  }
+  auto instance = std::make_unique<AotInstance>(shared_from_this(), std::move(slot), host_data);
+  if (Status status = instance->start(image, control, reuse); !status) {
+    return std::move(status).error();
+  }
+  return std::unique_ptr<Instance>(std::move(instance));
+}
+
+void AotModule::release(std::unique_ptr<Slot> slot) {
+  if (!resettable_ && slot->live) {
+    desc_->free_instance(slot->instance);
+    slot->live = false;
+    std::memset(slot->instance, 0, desc_->instance_size);
+  }
+  std::lock_guard lock(mutex_);
+  if (idle_.size() < kMaxIdleSlots) idle_.push_back(std::move(slot));
+}
+
+// ---------------------------------------------------------------------------------------------
+
+class AotEngine final : public Engine {
+ public:
+  explicit AotEngine(AotOptions options) : options_(std::move(options)) {
+    if (options_.cache_dir.empty()) options_.cache_dir = default_cache_dir();
+  }
+
+  std::string_view name() const override { return "aot"; }
+
+  Result<std::shared_ptr<Module>> compile(const PreparedModule& prepared,
+                                          std::vector<HostFunc> host_funcs) override {
+    auto desc = find_or_build(prepared);
+    if (!desc) return desc.error();
+    aot_rt::ensure_initialized();
+    {
+      std::lock_guard lock(init_mutex_);
+      if (initialized_.insert(*desc).second) {
+        (*desc)->bind(&host_api());
+        (*desc)->init_module();
+      }
+    }
+    auto module = std::make_shared<AotModule>(*desc, std::move(host_funcs), prepared);
+    if (Status status = module->check(); !status) return status.error();
+    return std::shared_ptr<Module>(std::move(module));
+  }
+
+ private:
+  Result<const reglet_aot_module*> find_or_build(const PreparedModule& prepared) {
+    const auto& binary = prepared.binary();
+    const std::string hash = sha256_hex(
+        std::string_view(reinterpret_cast<const char*>(binary.data()), binary.size()));
+    {
+      std::lock_guard lock(g_static_mutex);
+      if (auto it = static_modules().find(hash); it != static_modules().end()) return it->second;
+    }
+    for (const auto& path : options_.objects) {
+      auto loaded = load_object(path);
+      if (!loaded) return loaded.error();
+      if ((*loaded)->module_sha256 == hash) return *loaded;
+    }
+    const std::string id = codegen_id(options_);
+    const std::filesystem::path cached =
+        options_.cache_dir / (sha256_hex(hash + "|" + (id.empty() ? "none" : id)).substr(0, 32) +
+                              ".so");
+    std::error_code ec;
+    if (!id.empty() && std::filesystem::exists(cached, ec)) {
+      auto loaded = load_object(cached);
+      if (loaded && (*loaded)->module_sha256 == hash) return *loaded;
+    }
+    if (id.empty() || !options_.compile) {
+      return make_error(ErrorCode::not_found,
+                        "no AOT object for this plugin and no C compiler to make one");
+    }
+    std::lock_guard lock(build_mutex_);  // one compilation at a time per engine
+    if (!std::filesystem::exists(cached, ec)) {
+      if (Status s = build_object(prepared, cached, options_, id); !s) return s.error();
+    }
+    auto loaded = load_object(cached);
+    if (!loaded) return loaded.error();
+    if ((*loaded)->module_sha256 != hash) {
+      return make_error(ErrorCode::invalid_module, "AOT object " + cached.string() +
+                                                       " was made from another module");
+    }
+    return *loaded;
+  }
+
+  AotOptions options_;
+  std::mutex init_mutex_, build_mutex_;
+  std::set<const reglet_aot_module*> initialized_;
+};
+
+}  // namespace
+
+void register_static_module(const reglet_aot_module* module) {
+  std::lock_guard lock(g_static_mutex);
+  static_modules()[module->module_sha256] = module;
+}
+
+std::string codegen_id(const AotOptions& options) {
+  static std::mutex mutex;
+  static std::map<std::string, std::string> ids;
+  const std::string compiler = compiler_path(options);
+  std::lock_guard lock(mutex);
+  if (auto it = ids.find(compiler); it != ids.end()) return it->second;
+  std::string id;
+  auto version = run({compiler, "--version"});
+  if (version && version->first == 0) {
+    std::string first_line = version->second.substr(0, version->second.find('\n'));
+    id = "reglet-aot/" + std::to_string(REGLET_AOT_ABI_VERSION) + ";" + first_line + ";";
+    for (const auto& flag : compile_flags()) id += flag + " ";
+  }
+  ids[compiler] = id;
+  return id;
+}
+
+Status compile_to_file(const PreparedModule& prepared, const std::filesystem::path& output,
+                       const AotOptions& options) {
+  const std::string id = codegen_id(options);
+  if (id.empty()) {
+    return make_error(ErrorCode::not_found, "no C compiler (" + compiler_path(options) + ") found");
+  }
+  return build_object(prepared, output, options, id);
+}
+
+bool has_object(const PreparedModule& prepared, const AotOptions& options) {
+  const auto& binary = prepared.binary();
+  const std::string hash = sha256_hex(
+      std::string_view(reinterpret_cast<const char*>(binary.data()), binary.size()));
+  {
+    std::lock_guard lock(g_static_mutex);
+    if (static_modules().count(hash)) return true;
+  }
+  const std::string id = codegen_id(options);
+  if (id.empty()) return false;
+  const auto dir = options.cache_dir.empty() ? default_cache_dir() : options.cache_dir;
+  std::error_code ec;
+  return std::filesystem::exists(dir / (sha256_hex(hash + "|" + id).substr(0, 32) + ".so"), ec);
+}
+
+std::unique_ptr<Engine> make_aot_engine(AotOptions options) {
+  return std::make_unique<AotEngine>(std::move(options));
+}
+
+}  // namespace reglet::engine::aot
