@@ -47,6 +47,7 @@ int usage_error(const std::string& message);  // on stderr, returns kExitUsage
 std::unique_ptr<Command> make_observe_command(CLI::App& app);
 std::unique_ptr<Command> make_plugins_command(CLI::App& app);
 std::unique_ptr<Command> make_check_command(CLI::App& app);
+std::unique_ptr<Command> make_compile_command(CLI::App& app);
 std::unique_ptr<Command> make_version_command(CLI::App& app);
 
 }  // namespace reglet::cli

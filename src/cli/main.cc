@@ -120,6 +120,7 @@ int main(int argc, char** argv) {
   commands.push_back(make_observe_command(app));
   commands.push_back(make_plugins_command(app));
   commands.push_back(make_check_command(app));
+  commands.push_back(make_compile_command(app));
   commands.push_back(make_version_command(app));
 
   try {

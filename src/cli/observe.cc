@@ -82,7 +82,7 @@ class VersionCommand final : public Command {
   }
   bool selected() const override { return sub_->parsed(); }
   int run() override {
-    std::printf("reglet %s (engines: interp; WABT 1.0.32)\n", kVersion);
+    std::printf("reglet %s (engines: interp, aot; WABT 1.0.32)\n", kVersion);
     return kExitPassed;
   }
 

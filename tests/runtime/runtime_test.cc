@@ -20,10 +20,13 @@ using test::wat_to_wasm;
 
 std::vector<uint8_t> build(const WatPlugin& plugin) { return wat_to_wasm(plugin_wat(plugin)); }
 
-class RuntimeTest : public ::testing::Test {
+// Every test runs on both engine tiers, with the same expectations.
+class RuntimeTest : public ::testing::TestWithParam<EngineKind> {
  protected:
   RuntimeOptions options() {
     RuntimeOptions o;
+    o.engine = GetParam();
+    o.aot_cache_dir = std::string(REGLET_TEST_BINARY_DIR) + "/../aot-cache";
     o.log_sink = [this](const LogRecord& record) {
       std::lock_guard lock(log_mutex_);
       logs_.push_back(record);
@@ -49,7 +52,7 @@ class RuntimeTest : public ::testing::Test {
   std::vector<LogRecord> logs_;
 };
 
-TEST_F(RuntimeTest, LifecycleAndCaching) {
+TEST_P(RuntimeTest, LifecycleAndCaching) {
   Runtime runtime(options());
   auto plugin = load(runtime, {});
   ASSERT_TRUE(plugin);
@@ -87,7 +90,7 @@ TEST_F(RuntimeTest, LifecycleAndCaching) {
   EXPECT_TRUE(plugin->observe({{"n", 2}}).ok());
 }
 
-TEST_F(RuntimeTest, DescribeCapabilitiesInBothForms) {
+TEST_P(RuntimeTest, DescribeCapabilitiesInBothForms) {
   Runtime runtime(options());
   WatPlugin p;
   p.describe_json =
@@ -100,7 +103,7 @@ TEST_F(RuntimeTest, DescribeCapabilitiesInBothForms) {
   EXPECT_EQ(info->capabilities[1].to_string(), "network:outbound:443");
 }
 
-TEST_F(RuntimeTest, ObserveSeesTheConfig) {
+TEST_P(RuntimeTest, ObserveSeesTheConfig) {
   // observe returns its input: the flat shape, so the config comes back as data.
   Runtime runtime(options());
   WatPlugin p;
@@ -116,7 +119,7 @@ TEST_F(RuntimeTest, ObserveSeesTheConfig) {
   EXPECT_EQ(evidence->data, config);
 }
 
-TEST_F(RuntimeTest, ResultShapes) {
+TEST_P(RuntimeTest, ResultShapes) {
   Runtime runtime(options());
   struct Case {
     std::string result;
@@ -153,7 +156,7 @@ TEST_F(RuntimeTest, ResultShapes) {
   }
 }
 
-TEST_F(RuntimeTest, ConfigIsValidatedAgainstTheSchema) {
+TEST_P(RuntimeTest, ConfigIsValidatedAgainstTheSchema) {
   Runtime runtime(options());
   WatPlugin p;
   p.schema_json =
@@ -190,7 +193,7 @@ TEST_F(RuntimeTest, ConfigIsValidatedAgainstTheSchema) {
                   .ok());
 }
 
-TEST_F(RuntimeTest, InvalidAndTruncatedModules) {
+TEST_P(RuntimeTest, InvalidAndTruncatedModules) {
   Runtime runtime(options());
   auto bytes = build({});
   bytes.resize(bytes.size() / 2);
@@ -209,7 +212,7 @@ TEST_F(RuntimeTest, InvalidAndTruncatedModules) {
   EXPECT_EQ(bad_name.error().code, ErrorCode::invalid_argument);
 }
 
-TEST_F(RuntimeTest, MissingExportsAreAbiErrors) {
+TEST_P(RuntimeTest, MissingExportsAreAbiErrors) {
   Runtime runtime(options());
   WatPlugin no_observe;
   no_observe.export_observe = false;
@@ -257,42 +260,47 @@ class AdversarialTest : public RuntimeTest {
     ASSERT_TRUE(evidence.ok()) << evidence.error().to_string();
     EXPECT_TRUE(evidence->status);
   }
-  Error run(WatPlugin plugin, std::chrono::milliseconds timeout = 5s) {
+  // Loads the plugin, then observes it; `observed_for` is the time the observation took (not
+  // the load, which on the AOT tier may include compiling).
+  Error run(WatPlugin plugin, std::chrono::milliseconds timeout = 5s,
+            std::chrono::steady_clock::duration* observed_for = nullptr) {
     auto loaded = runtime_->load_plugin("adversary" + std::to_string(counter_++), build(plugin));
     if (!loaded.ok()) return loaded.error();
     ObserveOptions opts;
     opts.timeout = timeout;
-    return observe_error(**loaded, nlohmann::json::object(), opts);
+    const auto start = std::chrono::steady_clock::now();
+    Error error = observe_error(**loaded, nlohmann::json::object(), opts);
+    if (observed_for) *observed_for = std::chrono::steady_clock::now() - start;
+    return error;
   }
   std::unique_ptr<Runtime> runtime_;
   std::shared_ptr<Plugin> healthy_;
   int counter_ = 0;
 };
 
-TEST_F(AdversarialTest, EndlessLoopStopsWithinDeadlinePlus100ms) {
+TEST_P(AdversarialTest, EndlessLoopStopsWithinDeadlinePlus100ms) {
   WatPlugin p;
   p.observe_body = "(loop (br 0)) (i64.const 0)";
-  auto start = std::chrono::steady_clock::now();
-  Error error = run(p, 300ms);
-  auto elapsed = std::chrono::steady_clock::now() - start;
+  std::chrono::steady_clock::duration elapsed{};
+  Error error = run(p, 300ms, &elapsed);
   EXPECT_EQ(error.code, ErrorCode::timeout) << error.to_string();
   EXPECT_GE(elapsed, 300ms);
   EXPECT_LT(elapsed, 400ms);
   expect_still_usable();
 }
 
-TEST_F(AdversarialTest, LoopWithCallsStopsAtDeadline) {
+TEST_P(AdversarialTest, LoopWithCallsStopsAtDeadline) {
   WatPlugin p;
   p.extra = "(func $work (result i32) (i32.const 1))";
   p.observe_body = "(local $n i32) (loop (local.set $n (i32.add (local.get $n) (call $work))) (br 0)) (i64.const 0)";
-  auto start = std::chrono::steady_clock::now();
-  Error error = run(p, 200ms);
+  std::chrono::steady_clock::duration elapsed{};
+  Error error = run(p, 200ms, &elapsed);
   EXPECT_EQ(error.code, ErrorCode::timeout);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 300ms);
+  EXPECT_LT(elapsed, 300ms);
   expect_still_usable();
 }
 
-TEST_F(AdversarialTest, CancelFromAnotherThread) {
+TEST_P(AdversarialTest, CancelFromAnotherThread) {
   auto loaded = runtime_->load_plugin("spin", build([] {
                                         WatPlugin p;
                                         p.observe_body = "(loop (br 0)) (i64.const 0)";
@@ -314,7 +322,7 @@ TEST_F(AdversarialTest, CancelFromAnotherThread) {
   expect_still_usable();
 }
 
-TEST_F(AdversarialTest, MemoryBomb) {
+TEST_P(AdversarialTest, MemoryBomb) {
   WatPlugin p;
   p.observe_body =
       "(loop (br_if 0 (i32.ne (memory.grow (i32.const 256)) (i32.const -1)))) unreachable";
@@ -323,7 +331,7 @@ TEST_F(AdversarialTest, MemoryBomb) {
   expect_still_usable();
 }
 
-TEST_F(AdversarialTest, EndlessRecursion) {
+TEST_P(AdversarialTest, EndlessRecursion) {
   WatPlugin p;
   p.extra = "(func $down (param i32) (result i32) (call $down (i32.add (local.get 0) (i32.const 1))))";
   p.observe_body = "(i64.extend_i32_u (call $down (i32.const 0)))";
@@ -332,7 +340,7 @@ TEST_F(AdversarialTest, EndlessRecursion) {
   expect_still_usable();
 }
 
-TEST_F(AdversarialTest, PlainTrap) {
+TEST_P(AdversarialTest, PlainTrap) {
   WatPlugin p;
   p.observe_body = "(i64.extend_i32_u (i32.div_u (i32.const 1) (i32.const 0)))";
   Error error = run(p);
@@ -341,7 +349,7 @@ TEST_F(AdversarialTest, PlainTrap) {
   expect_still_usable();
 }
 
-TEST_F(AdversarialTest, PackedPointerOutOfRange) {
+TEST_P(AdversarialTest, PackedPointerOutOfRange) {
   WatPlugin p;
   p.observe_body = "(i64.const 0x00FF000000000010)";  // ptr 16711680 > 2 pages, len 16
   Error error = run(p);
@@ -350,7 +358,7 @@ TEST_F(AdversarialTest, PackedPointerOutOfRange) {
   expect_still_usable();
 }
 
-TEST_F(AdversarialTest, PackedPointerThatWouldWrap) {
+TEST_P(AdversarialTest, PackedPointerThatWouldWrap) {
   WatPlugin p;
   p.observe_body = "(i64.const 0xFFFFFFF000000020)";  // ptr 0xFFFFFFF0 + len 0x20 wraps in 32 bits
   Error error = run(p);
@@ -358,7 +366,7 @@ TEST_F(AdversarialTest, PackedPointerThatWouldWrap) {
   expect_still_usable();
 }
 
-TEST_F(AdversarialTest, ZeroPointerOrLength) {
+TEST_P(AdversarialTest, ZeroPointerOrLength) {
   WatPlugin zero_ptr;
   zero_ptr.observe_body = "(i64.const 16)";
   EXPECT_EQ(run(zero_ptr).code, ErrorCode::abi_error);
@@ -368,7 +376,7 @@ TEST_F(AdversarialTest, ZeroPointerOrLength) {
   expect_still_usable();
 }
 
-TEST_F(AdversarialTest, AllocateReturnsGarbage) {
+TEST_P(AdversarialTest, AllocateReturnsGarbage) {
   WatPlugin beyond;
   beyond.allocate_body = "(i32.const -16)";  // 0xFFFFFFF0
   Error error = run(beyond);
@@ -385,7 +393,7 @@ TEST_F(AdversarialTest, AllocateReturnsGarbage) {
   expect_still_usable();
 }
 
-TEST_F(AdversarialTest, MalformedJson) {
+TEST_P(AdversarialTest, MalformedJson) {
   WatPlugin p;
   p.result_json = R"({"status": tru)";
   Error error = run(p);
@@ -397,7 +405,7 @@ TEST_F(AdversarialTest, MalformedJson) {
   expect_still_usable();
 }
 
-TEST_F(AdversarialTest, JsonThatIsNotAnObject) {
+TEST_P(AdversarialTest, JsonThatIsNotAnObject) {
   for (std::string json : {"[1,2,3]", "42", "\"text\"", "null"}) {
     WatPlugin p;
     p.result_json = json;
@@ -411,7 +419,7 @@ TEST_F(AdversarialTest, JsonThatIsNotAnObject) {
   expect_still_usable();
 }
 
-TEST_F(AdversarialTest, HugeResultIsRejected) {
+TEST_P(AdversarialTest, HugeResultIsRejected) {
   WatPlugin p;
   p.memory_pages = 40;
   // Claims 2 MiB at offset 64 KiB: in memory, but above the 1 MiB evidence limit.
@@ -422,7 +430,7 @@ TEST_F(AdversarialTest, HugeResultIsRejected) {
   expect_still_usable();
 }
 
-TEST_F(AdversarialTest, HugeMalformedInputFromDescribe) {
+TEST_P(AdversarialTest, HugeMalformedInputFromDescribe) {
   WatPlugin p;
   p.describe_json = std::string(5000, '[');
   auto loaded = runtime_->load_plugin("deep", build(p));
@@ -433,7 +441,7 @@ TEST_F(AdversarialTest, HugeMalformedInputFromDescribe) {
   expect_still_usable();
 }
 
-TEST_F(AdversarialTest, InitializeThatNeverReturns) {
+TEST_P(AdversarialTest, InitializeThatNeverReturns) {
   RuntimeOptions o = options();
   o.load_timeout = 100ms;
   Runtime runtime(o);
@@ -444,7 +452,7 @@ TEST_F(AdversarialTest, InitializeThatNeverReturns) {
   EXPECT_EQ(loaded.error().code, ErrorCode::timeout);
 }
 
-TEST_F(RuntimeTest, LogMessageReachesTheSink) {
+TEST_P(RuntimeTest, LogMessageReachesTheSink) {
   Runtime runtime(options());
   WatPlugin p;
   const std::string request = R"({"level":"warn","message":"disk almost full","attrs":{"pct":93}})";
@@ -476,7 +484,7 @@ TEST_F(RuntimeTest, LogMessageReachesTheSink) {
   EXPECT_EQ(logs_[0].attrs["request_id"], "req-7");
 }
 
-TEST_F(RuntimeTest, ObservationsDoNotShareState) {
+TEST_P(RuntimeTest, ObservationsDoNotShareState) {
   // observe bumps a global counter and returns {"n": counter} via the flat shape.
   Runtime runtime(options());
   WatPlugin p;
@@ -494,7 +502,7 @@ TEST_F(RuntimeTest, ObservationsDoNotShareState) {
   }
 }
 
-TEST_F(RuntimeTest, EightThreadsTimesAThousandObservations) {
+TEST_P(RuntimeTest, EightThreadsTimesAThousandObservations) {
   Runtime runtime(options());
   WatPlugin p;
   p.observe_body =
@@ -516,6 +524,15 @@ TEST_F(RuntimeTest, EightThreadsTimesAThousandObservations) {
   for (auto& thread : threads) thread.join();
   EXPECT_EQ(failures.load(), 0);
 }
+
+std::string tier_name(const ::testing::TestParamInfo<EngineKind>& info) {
+  return info.param == EngineKind::aot ? "aot" : "interp";
+}
+
+INSTANTIATE_TEST_SUITE_P(Tiers, RuntimeTest, ::testing::Values(EngineKind::interp, EngineKind::aot),
+                         tier_name);
+INSTANTIATE_TEST_SUITE_P(Tiers, AdversarialTest,
+                         ::testing::Values(EngineKind::interp, EngineKind::aot), tier_name);
 
 }  // namespace
 }  // namespace reglet

@@ -129,6 +129,12 @@ std::filesystem::path default_cache_dir() {
   return std::filesystem::temp_directory_path() / "reglet-aot";
 }
 
+// The cache key: the module and the code generator (compiler, flags, ABI).
+std::filesystem::path cache_path(const std::filesystem::path& dir, const std::string& hash,
+                                 const std::string& id) {
+  return dir / (sha256_hex(hash + "|" + (id.empty() ? "none" : id)).substr(0, 32) + ".so");
+}
+
 Status write_file(const std::filesystem::path& path, std::string_view text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(text.data(), static_cast<std::streamsize>(text.size()));
@@ -684,9 +690,7 @@ class AotEngine final : public Engine {
       if ((*loaded)->module_sha256 == hash) return *loaded;
     }
     const std::string id = codegen_id(options_);
-    const std::filesystem::path cached =
-        options_.cache_dir / (sha256_hex(hash + "|" + (id.empty() ? "none" : id)).substr(0, 32) +
-                              ".so");
+    const std::filesystem::path cached = cache_path(options_.cache_dir, hash, id);
     std::error_code ec;
     if (!id.empty() && std::filesystem::exists(cached, ec)) {
       auto loaded = load_object(cached);
@@ -747,6 +751,15 @@ Status compile_to_file(const PreparedModule& prepared, const std::filesystem::pa
   return build_object(prepared, output, options, id);
 }
 
+std::filesystem::path cached_object_path(const PreparedModule& prepared,
+                                         const AotOptions& options) {
+  const auto& binary = prepared.binary();
+  const std::string hash = sha256_hex(
+      std::string_view(reinterpret_cast<const char*>(binary.data()), binary.size()));
+  const auto dir = options.cache_dir.empty() ? default_cache_dir() : options.cache_dir;
+  return cache_path(dir, hash, codegen_id(options));
+}
+
 bool has_object(const PreparedModule& prepared, const AotOptions& options) {
   const auto& binary = prepared.binary();
   const std::string hash = sha256_hex(
@@ -755,11 +768,14 @@ bool has_object(const PreparedModule& prepared, const AotOptions& options) {
     std::lock_guard lock(g_static_mutex);
     if (static_modules().count(hash)) return true;
   }
+  for (const auto& path : options.objects) {
+    auto loaded = load_object(path);
+    if (loaded && (*loaded)->module_sha256 == hash) return true;
+  }
   const std::string id = codegen_id(options);
   if (id.empty()) return false;
-  const auto dir = options.cache_dir.empty() ? default_cache_dir() : options.cache_dir;
   std::error_code ec;
-  return std::filesystem::exists(dir / (sha256_hex(hash + "|" + id).substr(0, 32) + ".so"), ec);
+  return std::filesystem::exists(cached_object_path(prepared, options), ec);
 }
 
 std::unique_ptr<Engine> make_aot_engine(AotOptions options) {

@@ -40,6 +40,9 @@ std::string codegen_id(const AotOptions& options);
 Status compile_to_file(const PreparedModule& prepared, const std::filesystem::path& output,
                        const AotOptions& options);
 
+// Where the cache keeps the object of `prepared` (for the compiler these options name).
+std::filesystem::path cached_object_path(const PreparedModule& prepared, const AotOptions& options);
+
 // Whether the AOT tier can run `prepared` without compiling (static, explicit or cached object).
 bool has_object(const PreparedModule& prepared, const AotOptions& options);
 
