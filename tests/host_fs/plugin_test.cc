@@ -20,12 +20,15 @@ std::vector<uint8_t> hostcall_wasm() {
   return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
 }
 
-class HostcallPlugin : public ::testing::Test {
+// Runs on both engine tiers, with the same expectations.
+class HostcallPlugin : public ::testing::TestWithParam<EngineKind> {
  protected:
   void SetUp() override {
     const std::vector<uint8_t> wasm = hostcall_wasm();
     ASSERT_FALSE(wasm.empty()) << "missing " REGLET_TEST_PLUGIN_DIR "/hostcall.wasm";
     RuntimeOptions options;
+    options.engine = GetParam();
+    options.aot_cache_dir = std::string(REGLET_TEST_BINARY_DIR) + "/../aot-cache";
     options.environment =
         std::map<std::string, std::string>{{"APP_MODE", "strict"}, {"SECRET", "s"}};
     options.audit_log = std::make_shared<AuditLog>([this](const std::string& line) {
@@ -98,7 +101,7 @@ class HostcallPlugin : public ::testing::Test {
   std::vector<json> audit_;
 };
 
-TEST_F(HostcallPlugin, FsReadAllowedAndDenied) {
+TEST_P(HostcallPlugin, FsReadAllowedAndDenied) {
   grant("fs:read:" + dir.path() + "/data/**");
   auto read = host_call("fs_read", {{"path", dir / "data/file.txt"}});
   ASSERT_TRUE(read.ok()) << read.error().to_string();
@@ -116,7 +119,7 @@ TEST_F(HostcallPlugin, FsReadAllowedAndDenied) {
   EXPECT_EQ(audited("fs:read:" + (dir / "other/secret"), "deny"), 2u);
 }
 
-TEST_F(HostcallPlugin, FsWriteThenStat) {
+TEST_P(HostcallPlugin, FsWriteThenStat) {
   grant("fs:write:" + dir.path() + "/data/**");
   auto written =
       host_call("fs_write", {{"path", dir / "data/out.txt"}, {"data_b64", base64_encode("abc")}});
@@ -137,7 +140,7 @@ TEST_F(HostcallPlugin, FsWriteThenStat) {
   EXPECT_EQ((*missing)["response"]["exists"], false);
 }
 
-TEST_F(HostcallPlugin, EnvGet) {
+TEST_P(HostcallPlugin, EnvGet) {
   grant("env:APP_MODE");
   auto found = host_call("env_get", {{"name", "APP_MODE"}});
   ASSERT_TRUE(found.ok());
@@ -147,7 +150,7 @@ TEST_F(HostcallPlugin, EnvGet) {
   EXPECT_TRUE(HasError(host_call("env_get", {{"name", "A=B"}}), "invalid_argument"));
 }
 
-TEST_F(HostcallPlugin, ExecRun) {
+TEST_P(HostcallPlugin, ExecRun) {
   EXPECT_TRUE(HasError(host_call("exec_run", {{"command", "/bin/sh"}, {"args", {"-c", "echo hi"}}}),
                        "capability_denied", "exec:"));
   grant("exec:/bin/sh");
@@ -166,7 +169,7 @@ TEST_F(HostcallPlugin, ExecRun) {
                        "capability_denied", "env:X"));
 }
 
-TEST_F(HostcallPlugin, ExecAtTheObservationDeadline) {
+TEST_P(HostcallPlugin, ExecAtTheObservationDeadline) {
   grant("exec:/bin/sleep");
   const auto start = Clock::now();
   auto result = host_call("exec_run", {{"command", "/bin/sleep"}, {"args", {"100"}}},
@@ -181,13 +184,18 @@ TEST_F(HostcallPlugin, ExecAtTheObservationDeadline) {
   EXPECT_LT(elapsed, std::chrono::milliseconds(2000));
 }
 
-TEST_F(HostcallPlugin, MalformedRequestsAreInvalidArgument) {
+TEST_P(HostcallPlugin, MalformedRequestsAreInvalidArgument) {
   EXPECT_TRUE(HasError(host_call("fs_read", {{"path", 5}}), "invalid_argument", "'path'"));
   EXPECT_TRUE(HasError(host_call("fs_write", {{"path", "/x"}, {"data_b64", "***"}}),
                        "invalid_argument", "base64"));
   EXPECT_TRUE(HasError(host_call("exec_run", {{"command", "/bin/sh"}, {"args", {1}}}),
                        "invalid_argument", "args[0]"));
 }
+
+INSTANTIATE_TEST_SUITE_P(Tiers, HostcallPlugin, ::testing::Values(EngineKind::interp, EngineKind::aot),
+                         [](const auto& info) {
+                           return std::string(info.param == EngineKind::aot ? "aot" : "interp");
+                         });
 
 }  // namespace
 }  // namespace reglet::test

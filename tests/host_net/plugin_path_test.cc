@@ -21,12 +21,15 @@ std::vector<uint8_t> hostcall_wasm() {
   return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
 }
 
-class NetThroughGuest : public ::testing::Test {
+// Runs on both engine tiers, with the same expectations.
+class NetThroughGuest : public ::testing::TestWithParam<EngineKind> {
  protected:
   void SetUp() override {
     const std::vector<uint8_t> wasm = hostcall_wasm();
     ASSERT_FALSE(wasm.empty()) << "missing " REGLET_TEST_PLUGIN_DIR "/hostcall.wasm";
     RuntimeOptions options;
+    options.engine = GetParam();
+    options.aot_cache_dir = std::string(REGLET_TEST_BINARY_DIR) + "/../aot-cache";
     options.audit_log = std::make_shared<AuditLog>([this](const std::string& line) {
       std::lock_guard lock(mutex_);
       audit_.push_back(Json::parse(line));
@@ -91,7 +94,7 @@ class NetThroughGuest : public ::testing::Test {
   std::vector<Json> audit_;
 };
 
-TEST_F(NetThroughGuest, TcpConnect) {
+TEST_P(NetThroughGuest, TcpConnect) {
   TcpServer server(TcpServer::Mode::hold);
   const std::string capability = "network:outbound:127.0.0.1:" + std::to_string(server.port());
   // Denied before the grant, named.
@@ -115,7 +118,7 @@ TEST_F(NetThroughGuest, TcpConnect) {
                          "invalid_argument"));
 }
 
-TEST_F(NetThroughGuest, AnyHostGrantDoesNotReachSpecialAddresses) {
+TEST_P(NetThroughGuest, AnyHostGrantDoesNotReachSpecialAddresses) {
   grant("network:outbound:*:*");
   for (const char* target : {"127.0.0.1", "10.0.0.1", "169.254.169.254", "[::1]", "localhost"}) {
     EXPECT_TRUE(GuestError(host_call("tcp_connect", {{"host", target}, {"port", 80}}),
@@ -124,7 +127,7 @@ TEST_F(NetThroughGuest, AnyHostGrantDoesNotReachSpecialAddresses) {
   }
 }
 
-TEST_F(NetThroughGuest, Session) {
+TEST_P(NetThroughGuest, Session) {
   TcpServer server(TcpServer::Mode::greet_then_echo, nullptr, "HELLO\n");
   grant("network:outbound:127.0.0.1:*");
   auto steps = session(Json::array({
@@ -145,7 +148,7 @@ TEST_F(NetThroughGuest, Session) {
   EXPECT_EQ((*steps)[5]["error"]["code"], "invalid_argument") << "closed handles are gone";
 }
 
-TEST_F(NetThroughGuest, HandlesFromNowhereAndAcrossObservations) {
+TEST_P(NetThroughGuest, HandlesFromNowhereAndAcrossObservations) {
   TcpServer server(TcpServer::Mode::hold);
   grant("network:outbound:127.0.0.1:*");
   EXPECT_TRUE(GuestError(host_call("net_send", {{"handle", 1}, {"data_b64", b64("x")}}),
@@ -165,7 +168,7 @@ TEST_F(NetThroughGuest, HandlesFromNowhereAndAcrossObservations) {
                          "invalid_argument"));
 }
 
-TEST_F(NetThroughGuest, DeadlineEndsABlockedReceive) {
+TEST_P(NetThroughGuest, DeadlineEndsABlockedReceive) {
   TcpServer server(TcpServer::Mode::hold);
   grant("network:outbound:127.0.0.1:*");
   const auto start = std::chrono::steady_clock::now();
@@ -186,7 +189,7 @@ TEST_F(NetThroughGuest, DeadlineEndsABlockedReceive) {
   }
 }
 
-TEST_F(NetThroughGuest, DnsLookup) {
+TEST_P(NetThroughGuest, DnsLookup) {
   DnsServer dns;
   dns.add_a("host.test", "192.0.2.7");
   EXPECT_TRUE(GuestError(
@@ -203,7 +206,7 @@ TEST_F(NetThroughGuest, DnsLookup) {
   EXPECT_EQ((*missing)["response"]["is_not_found"], true);
 }
 
-TEST_F(NetThroughGuest, HttpRequestAndRedirectToMetadata) {
+TEST_P(NetThroughGuest, HttpRequestAndRedirectToMetadata) {
   HttpServer server([](const HttpServer::Request& request) {
     if (request.target == "/meta") {
       return HttpServer::Response::redirect(302, "http://169.254.169.254/latest/meta-data/");
@@ -223,6 +226,11 @@ TEST_F(NetThroughGuest, HttpRequestAndRedirectToMetadata) {
   EXPECT_TRUE(
       GuestError(host_call("http_request", {{"url", "file:///etc/passwd"}}), "invalid_argument"));
 }
+
+INSTANTIATE_TEST_SUITE_P(Tiers, NetThroughGuest, ::testing::Values(EngineKind::interp, EngineKind::aot),
+                         [](const auto& info) {
+                           return std::string(info.param == EngineKind::aot ? "aot" : "interp");
+                         });
 
 }  // namespace
 }  // namespace reglet::test

@@ -6,12 +6,14 @@
 #include <chrono>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <set>
 
 #include "engine/engine.h"
 #include "engine/prep/prepare.h"
 #include "runtime/abi/guest_memory.h"
 #include "runtime/host/imports.h"
+#include "support/engines.h"
 #include "wasi_test_support.h"
 
 namespace reglet::runtime {
@@ -24,7 +26,7 @@ using engine::Value;
 constexpr int kEacces = 2;
 constexpr int kEnoent = 44;
 
-std::shared_ptr<engine::Module> compile_guest() {
+std::shared_ptr<engine::Module> compile_guest(const std::string& tier) {
   std::ifstream in(REGLET_WASI_GUEST_WASM, std::ios::binary);
   EXPECT_TRUE(in.good()) << "missing " << REGLET_WASI_GUEST_WASM;
   const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), {});
@@ -34,15 +36,20 @@ std::shared_ptr<engine::Module> compile_guest() {
   auto imports = resolve_imports(prepared->imports());
   EXPECT_TRUE(imports.ok()) << (imports.ok() ? "" : imports.error().to_string());
   if (!imports.ok()) return nullptr;
-  auto module = engine::make_interp_engine()->compile(*prepared, std::move(*imports));
+  auto module = test::make_engine(tier)->compile(*prepared, std::move(*imports));
   EXPECT_TRUE(module.ok()) << (module.ok() ? "" : module.error().to_string());
   return module.ok() ? *module : nullptr;
 }
 
-class WasiGuestTest : public ::testing::Test {
+// Runs on every engine tier (tests/support/engines.h), with the same expectations.
+class WasiGuestTest : public ::testing::TestWithParam<std::string> {
  protected:
-  static void SetUpTestSuite() { module_ = compile_guest(); }
-  static void TearDownTestSuite() { module_.reset(); }
+  void SetUp() override {
+    static std::map<std::string, std::shared_ptr<engine::Module>> modules;
+    auto& module = modules[GetParam()];
+    if (!module) module = compile_guest(GetParam());
+    module_ = module;
+  }
 
   void TearDown() override {
     instance_.reset();  // before the context it points at
@@ -129,7 +136,7 @@ class WasiGuestTest : public ::testing::Test {
     return static_cast<int>(call(function, {args[0]}));
   }
 
-  static std::shared_ptr<engine::Module> module_;
+  std::shared_ptr<engine::Module> module_;
   test::TempDir tmp_;
   test::Sandbox sandbox_;
   std::unique_ptr<InstanceContext> context_;
@@ -138,9 +145,8 @@ class WasiGuestTest : public ::testing::Test {
   uint32_t out_ = 0;
 };
 
-std::shared_ptr<engine::Module> WasiGuestTest::module_;
 
-TEST_F(WasiGuestTest, ReadsStatsAndListsGrantedPaths) {
+TEST_P(WasiGuestTest, ReadsStatsAndListsGrantedPaths) {
   tmp_.mkdir("tree/sub");
   tmp_.write("tree/hello.txt", "hello from the host");
   tmp_.symlink("hello.txt", "tree/link");
@@ -178,7 +184,7 @@ TEST_F(WasiGuestTest, ReadsStatsAndListsGrantedPaths) {
   EXPECT_EQ(out(link_length), "hello.txt");
 }
 
-TEST_F(WasiGuestTest, ListsADirectoryLargerThanOneReaddirBuffer) {
+TEST_P(WasiGuestTest, ListsADirectoryLargerThanOneReaddirBuffer) {
   // wasi-libc reads directories through a small buffer and resumes from cookies, re-reading an
   // entry that was cut short: this listing needs many fd_readdir calls.
   tmp_.mkdir("big");
@@ -202,7 +208,7 @@ TEST_F(WasiGuestTest, ListsADirectoryLargerThanOneReaddirBuffer) {
   EXPECT_EQ(std::set<std::string>(names.begin(), names.end()), expected);
 }
 
-TEST_F(WasiGuestTest, UngrantedPathsAreDenied) {
+TEST_P(WasiGuestTest, UngrantedPathsAreDenied) {
   tmp_.mkdir("tree");
   tmp_.write("tree/ok", "ok");
   tmp_.write("secret", "top secret");
@@ -220,7 +226,7 @@ TEST_F(WasiGuestTest, UngrantedPathsAreDenied) {
   EXPECT_EQ(read_file(tmp_ / "tree/ok"), 2);
 }
 
-TEST_F(WasiGuestTest, SymlinkEscapesAreDenied) {
+TEST_P(WasiGuestTest, SymlinkEscapesAreDenied) {
   tmp_.mkdir("tree");
   tmp_.write("outside", "top secret");
   tmp_.symlink(tmp_ / "outside", "tree/absolute");
@@ -237,7 +243,7 @@ TEST_F(WasiGuestTest, SymlinkEscapesAreDenied) {
   EXPECT_EQ(type, 3);
 }
 
-TEST_F(WasiGuestTest, WritingNeedsTheWriteGrant) {
+TEST_P(WasiGuestTest, WritingNeedsTheWriteGrant) {
   tmp_.mkdir("out");
   tmp_.write("out/existing", "old");
   tmp_.write("readonly", "keep");
@@ -267,7 +273,7 @@ TEST_F(WasiGuestTest, WritingNeedsTheWriteGrant) {
   EXPECT_EQ(one_path("remove_file", tmp_ / "readonly"), -kEacces);
 }
 
-TEST_F(WasiGuestTest, WriteWithoutReadCannotRead) {
+TEST_P(WasiGuestTest, WriteWithoutReadCannotRead) {
   tmp_.write("drop", "previous");
   start({"fs:write:" + tmp_.path() + "/**"});
   EXPECT_EQ(write_file(tmp_ / "drop", "new", 2), 3);  // O_WRONLY, no truncation
@@ -279,7 +285,7 @@ TEST_F(WasiGuestTest, WriteWithoutReadCannotRead) {
   EXPECT_EQ(sandbox_.audited("fs:write:" + tmp_.path() + "/drop", "allow"), 1u);
 }
 
-TEST_F(WasiGuestTest, ClockRandomAndEnvironment) {
+TEST_P(WasiGuestTest, ClockRandomAndEnvironment) {
   sandbox_.set_environment({{"REGLET_MODE", "audit"}, {"SECRET_TOKEN", "hunter2"}});
   start({"env:REGLET_*"});
   const auto wall = call("clock_ns", {Value::i32(0)});
@@ -301,7 +307,7 @@ TEST_F(WasiGuestTest, ClockRandomAndEnvironment) {
   EXPECT_EQ(call("getenv_len", {strings({"PATH"})[0]}), -1);
 }
 
-TEST_F(WasiGuestTest, StdoutAndStderrReachTheLog) {
+TEST_P(WasiGuestTest, StdoutAndStderrReachTheLog) {
   start();
   EXPECT_EQ(call("say", {strings({"hello, log"})[0]}), 0);
   EXPECT_EQ(call("complain", {strings({"something odd"})[0]}), 0);
@@ -314,7 +320,7 @@ TEST_F(WasiGuestTest, StdoutAndStderrReachTheLog) {
   EXPECT_EQ(logs[1].message, "something odd");
 }
 
-TEST_F(WasiGuestTest, SleepingIsBoundedByTheDeadline) {
+TEST_P(WasiGuestTest, SleepingIsBoundedByTheDeadline) {
   start();
   const auto begin = std::chrono::steady_clock::now();
   EXPECT_EQ(call("sleep_ms", {Value::i32(20)}), 0);
@@ -328,6 +334,9 @@ TEST_F(WasiGuestTest, SleepingIsBoundedByTheDeadline) {
   EXPECT_EQ(trap->kind, engine::TrapKind::timeout);
   EXPECT_LT(elapsed, 5s);
 }
+
+INSTANTIATE_TEST_SUITE_P(Tiers, WasiGuestTest, ::testing::ValuesIn(test::engine_names()),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace reglet::runtime
