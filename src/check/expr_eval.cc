@@ -3,6 +3,8 @@
 // Evaluation state lives in a per-call Evaluator, so one Program can be evaluated by many threads
 // at once. Intermediate values refer into the caller's JSON (or the syntax tree's literals)
 // instead of copying it; only computed values are owned.
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -939,6 +941,25 @@ class Evaluator {
                           ? s.substr(0, p.size()) == p
                           : s.size() >= p.size() && s.substr(s.size() - p.size()) == p;
         return Value::own(result);
+      }
+      case BuiltinId::kStrContains: {
+        if (auto e = need_strings(2)) return *e;
+        return Value::own(str(0).find(str(1)) != std::string_view::npos);
+      }
+      case BuiltinId::kIsIPv4:
+      case BuiltinId::kIsIPv6: {
+        // Reglet's helpers, with Go's net.ParseIP semantics: an IPv4-mapped IPv6 address is
+        // IPv4 (ip.To4() != nil); anything that is not an address is simply false.
+        if (tx != Type::kString) return Value::own(false);
+        const std::string text(str(0));
+        unsigned char buffer[16];
+        const bool v4 = inet_pton(AF_INET, text.c_str(), buffer) == 1;
+        const bool v6 = !v4 && inet_pton(AF_INET6, text.c_str(), buffer) == 1;
+        const bool mapped = v6 && std::all_of(buffer, buffer + 10, [](unsigned char b) {
+                              return b == 0;
+                            }) && buffer[10] == 0xff && buffer[11] == 0xff;
+        if (n.builtin->id == BuiltinId::kIsIPv4) return Value::own(v4 || mapped);
+        return Value::own(v6 || v4);
       }
       case BuiltinId::kMin:
       case BuiltinId::kMax:

@@ -103,6 +103,10 @@ enum class BuiltinId {
   kValues,
   kToJson,
   kFromJson,
+  // Reglet's own helpers (its expression environment adds them to expr-lang)
+  kStrContains,
+  kIsIPv4,
+  kIsIPv6,
   // predicates
   kAll,
   kAny,

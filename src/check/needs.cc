@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <regex>
 #include <sstream>
 
@@ -70,12 +71,23 @@ std::vector<std::string> system_nameservers() {
   return servers;
 }
 
-uint16_t port_of(const nlohmann::json& value, uint16_t fallback) {
+// A port as a number or, as Reglet's tcp plugin takes it (and as a variable substituted into a
+// longer string gives it), a decimal string. Nothing when it is not a valid port: the need cannot
+// be worked out, and the host refuses the bad port at the call.
+std::optional<uint16_t> port_of(const nlohmann::json& value) {
+  int64_t port = 0;
   if (value.is_number_integer()) {
-    const auto port = value.get<int64_t>();
-    if (port > 0 && port < 65536) return static_cast<uint16_t>(port);
+    port = value.get<int64_t>();
+  } else if (value.is_string()) {
+    static const std::regex kDecimal("[0-9]{1,5}");
+    const std::string text = value.get<std::string>();
+    if (!std::regex_match(text, kDecimal)) return std::nullopt;
+    port = std::stoll(text);
+  } else {
+    return std::nullopt;
   }
-  return fallback;
+  if (port > 0 && port < 65536) return static_cast<uint16_t>(port);
+  return std::nullopt;
 }
 
 }  // namespace
@@ -116,7 +128,9 @@ std::vector<Need> builtin_needs(const std::string& plugin, const nlohmann::json&
   } else if (plugin == "env") {
     add(CapabilityManager::check_env(grants, text("name")));
   } else if (plugin == "tcp") {
-    network_needs(text("host"), port_of(config.value("port", nlohmann::json()), 0), grants, needs);
+    if (auto port = port_of(config.value("port", nlohmann::json()))) {
+      network_needs(text("host"), *port, grants, needs);
+    }
   } else if (plugin == "dns") {
     const std::string nameserver = text("nameserver");
     if (!nameserver.empty()) {

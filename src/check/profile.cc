@@ -19,8 +19,17 @@ constexpr size_t kMaxProfileBytes = 16u << 20;
 
 class Loader {
  public:
-  Loader(std::string file, std::filesystem::path base, VarOverrides overrides = {})
-      : file_(std::move(file)), base_(std::move(base)), overrides_(std::move(overrides)) {}
+  Loader(std::string file, std::filesystem::path base, VarOverrides overrides = {},
+         std::string_view text = {})
+      : file_(std::move(file)), base_(std::move(base)), overrides_(std::move(overrides)) {
+    // Kept to place expectation parse errors at their column in the file (expectation_error).
+    size_t start = 0;
+    while (start <= text.size()) {
+      const size_t end = std::min(text.find('\n', start), text.size());
+      lines_.emplace_back(text.substr(start, end - start));
+      start = end + 1;
+    }
+  }
 
   SourceLocation where(const YAML::Node& node) const {
     const YAML::Mark mark = node.Mark();
@@ -36,6 +45,7 @@ class Loader {
   reglet::Status check_keys(const YAML::Node& map, std::initializer_list<std::string_view> allowed,
                     std::string_view what) const {
     if (!map.IsMap()) return error(map, std::string(what) + " must be a mapping");
+    if (reglet::Status s = check_unique_keys(map); !s) return s;
     for (const auto& entry : map) {
       const std::string key = entry.first.Scalar();
       bool known = false;
@@ -45,6 +55,21 @@ class Loader {
         for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
         return error(entry.first,
                      "unknown key \"" + key + "\" in " + std::string(what) + " (expected " + list + ")");
+      }
+    }
+    return {};
+  }
+
+  // yaml-cpp accepts a key twice in one mapping and lookups see only the first: the second would
+  // be silently ignored, so it is an error (YAML requires unique keys).
+  reglet::Status check_unique_keys(const YAML::Node& map) const {
+    std::map<std::string, YAML::Node> seen;
+    for (const auto& entry : map) {
+      if (!entry.first.IsScalar()) continue;
+      auto [it, inserted] = seen.emplace(entry.first.Scalar(), entry.first);
+      if (!inserted) {
+        return error(entry.first, "duplicate key \"" + entry.first.Scalar() + "\" (first at " +
+                                      where(it->second).to_string() + ")");
       }
     }
     return {};
@@ -88,28 +113,35 @@ class Loader {
   }
 
   // YAML to JSON with YAML 1.2 core-schema typing of plain scalars; quoted scalars stay strings.
-  Result<nlohmann::json> to_json(const YAML::Node& node, int depth = 0) const {
+  // With `vars`, {{ .vars.x }} templates in string scalars are substituted here, where the
+  // scalar's own location is still known for errors.
+  Result<nlohmann::json> to_json(const YAML::Node& node, const nlohmann::json* vars = nullptr,
+                                 int depth = 0) const {
     if (depth > 64) return error(node, "nested too deeply");
     switch (node.Type()) {
       case YAML::NodeType::Null:
       case YAML::NodeType::Undefined:
         return nlohmann::json(nullptr);
-      case YAML::NodeType::Scalar:
-        return scalar(node);
+      case YAML::NodeType::Scalar: {
+        nlohmann::json value = scalar(node);
+        if (vars == nullptr || !value.is_string()) return value;
+        return substitute_string(value.get<std::string>(), *vars, node);
+      }
       case YAML::NodeType::Sequence: {
         nlohmann::json out = nlohmann::json::array();
         for (const auto& item : node) {
-          auto value = to_json(item, depth + 1);
+          auto value = to_json(item, vars, depth + 1);
           if (!value) return value;
           out.push_back(std::move(*value));
         }
         return out;
       }
       case YAML::NodeType::Map: {
+        if (reglet::Status s = check_unique_keys(node); !s) return s.error();
         nlohmann::json out = nlohmann::json::object();
         for (const auto& entry : node) {
           if (!entry.first.IsScalar()) return error(entry.first, "keys must be strings");
-          auto value = to_json(entry.second, depth + 1);
+          auto value = to_json(entry.second, vars, depth + 1);
           if (!value) return value;
           out[entry.first.Scalar()] = std::move(*value);
         }
@@ -145,31 +177,7 @@ class Loader {
     return text;
   }
 
-  // {{ .vars.a.b }} in strings, recursively through the config.
-  Result<nlohmann::json> substitute(const nlohmann::json& value, const nlohmann::json& vars,
-                                    const YAML::Node& node) const {
-    if (value.is_string()) return substitute_string(value.get<std::string>(), vars, node);
-    if (value.is_array()) {
-      nlohmann::json out = nlohmann::json::array();
-      for (const auto& item : value) {
-        auto v = substitute(item, vars, node);
-        if (!v) return v;
-        out.push_back(std::move(*v));
-      }
-      return out;
-    }
-    if (value.is_object()) {
-      nlohmann::json out = nlohmann::json::object();
-      for (const auto& [key, item] : value.items()) {
-        auto v = substitute(item, vars, node);
-        if (!v) return v;
-        out[key] = std::move(*v);
-      }
-      return out;
-    }
-    return value;
-  }
-
+  // {{ .vars.a.b }} in one string (see to_json).
   Result<nlohmann::json> substitute_string(const std::string& text, const nlohmann::json& vars,
                                            const YAML::Node& node) const {
     static const std::regex kTemplate(R"(\{\{\s*\.vars((?:\.[A-Za-z0-9_-]+)+)\s*\}\})");
@@ -213,6 +221,10 @@ class Loader {
 
   Result<Profile> load(const YAML::Node& root) {
     Profile profile;
+    // An empty document has no location of its own: report it at the start of the file.
+    if (root.IsNull()) {
+      return make_error(ErrorCode::invalid_argument, file_ + ":1:1: the profile is empty");
+    }
     if (!root.IsMap()) return error(root, "a profile must be a mapping");
     if (reglet::Status s = check_keys(root, {"profile", "plugins", "vars", "grants", "controls"}, "the profile");
         !s) {
@@ -283,6 +295,16 @@ class Loader {
     if (const YAML::Node grants = root["grants"]) {
       auto parsed = parse_grants(grants);
       if (!parsed) return parsed.error();
+      // A grant for a plugin the profile cannot use is a typo that would otherwise surface only
+      // as a confusing "missing capabilities" for the plugin that was meant.
+      for (const auto& entry : grants) {
+        const std::string name = entry.first.Scalar();
+        if (!plugin_names.count(name) && !builtin_plugin(name)) {
+          return error(entry.first, "grants for unknown plugin \"" + name +
+                                        "\" (a built-in plugin or the name of a listed plugin "
+                                        "file)");
+        }
+      }
       profile.grants = std::move(*parsed);
     }
 
@@ -317,7 +339,8 @@ class Loader {
       }
     }
     const YAML::Node items = controls["items"];
-    if (!items || !items.IsSequence()) return error(controls, "controls.items must be a list");
+    if (!items) return error(controls, "missing controls.items");
+    if (!items.IsSequence()) return error(items, "controls.items must be a list");
     std::map<std::string, SourceLocation> ids;
     for (const auto& item : items) {
       auto control = load_control(item, defaults, profile, plugin_names);
@@ -355,6 +378,7 @@ class Loader {
   Result<std::map<std::string, std::vector<std::string>>> parse_grants(const YAML::Node& node) const {
     std::map<std::string, std::vector<std::string>> out;
     if (!node.IsMap()) return error(node, "grants must map plugin names to lists of capabilities");
+    if (reglet::Status s = check_unique_keys(node); !s) return s.error();
     for (const auto& entry : node) {
       auto caps = string_list(entry.second, "grants." + entry.first.Scalar());
       if (!caps) return caps.error();
@@ -426,8 +450,11 @@ class Loader {
       control.depends_on = *v;
     }
     const YAML::Node observations = item["observations"];
-    if (!observations || !observations.IsSequence() || observations.size() == 0) {
-      return error(item, "control " + control.id + " needs at least one observation");
+    if (!observations) return error(item, "control " + control.id + " needs observations:");
+    // Point at the observations: value itself when it is there but wrong.
+    if (!observations.IsSequence() || observations.size() == 0) {
+      return error(observations,
+                   "observations of control " + control.id + " must be a non-empty list");
     }
     for (const auto& node : observations) {
       auto observation = load_observation(node, profile, plugins);
@@ -457,13 +484,10 @@ class Loader {
       if (reglet::Status s = check_plugin(ref, node["plugin"]); !s) return s.error();
     }
     if (const YAML::Node config = node["config"]) {
-      auto value = to_json(config);
+      if (!config.IsMap() && !config.IsNull()) return error(config, "config must be a mapping");
+      auto value = to_json(config, &profile.vars);
       if (!value) return value.error();
-      if (!value->is_object() && !value->is_null()) return error(config, "config must be a mapping");
-      auto substituted = substitute(value->is_null() ? nlohmann::json::object() : *value,
-                                    profile.vars, config);
-      if (!substituted) return substituted.error();
-      observation.config = std::move(*substituted);
+      observation.config = value->is_null() ? nlohmann::json::object() : std::move(*value);
     }
     if (const YAML::Node expect = node["expect"]) {
       std::vector<YAML::Node> items;
@@ -477,11 +501,64 @@ class Loader {
       for (const YAML::Node& e : items) {
         if (!e.IsScalar()) return error(e, "an expectation is an expression string");
         auto parsed = Expression::parse(e.Scalar());
-        if (!parsed) return error(e, "in expectation \"" + e.Scalar() + "\": " + parsed.error().message);
+        if (!parsed) return expectation_error(e, parsed.error().message);
         observation.expect.push_back({e.Scalar(), std::move(*parsed), where(e)});
       }
     }
     return observation;
+  }
+
+  // An expectation that does not parse. The parser says "column N: ..." within the expression;
+  // where the expression stands verbatim on one line of the file (a plain or simply quoted
+  // scalar, the usual case), the error is placed at that column of the file, so that an editor
+  // jumps to the offending character. Otherwise (block scalars, escapes, folded lines) it points
+  // at the start of the expression and the message keeps the column within it.
+  Error expectation_error(const YAML::Node& node, const std::string& message) const {
+    SourceLocation at = where(node);
+    const std::string& source = node.Scalar();
+    int column = 0;
+    if (message.rfind("column ", 0) == 0) column = std::atoi(message.c_str() + 7);
+    const YAML::Mark mark = node.Mark();
+    if (column > 0 && !mark.is_null() && mark.line >= 0 &&
+        static_cast<size_t>(mark.line) < lines_.size()) {
+      const std::string_view line = lines_[mark.line];
+      const size_t start = static_cast<size_t>(mark.column);
+      size_t skip = std::string_view::npos;  // bytes before the expression's first character
+      if (start < line.size()) {
+        const std::string_view rest = line.substr(start);
+        if (node.Tag() == "?" && rest.substr(0, source.size()) == source) {
+          skip = 0;
+        } else if (node.Tag() == "!" && !rest.empty() && (rest[0] == '"' || rest[0] == '\'') &&
+                   rest.substr(1, source.size()) == source) {
+          skip = 1;
+        }
+      }
+      if (skip != std::string_view::npos) {
+        // The parser counts code points; yaml-cpp's marks count bytes.
+        size_t byte = 0;
+        for (int c = 1; c < column && byte < source.size(); ++c) {
+          ++byte;
+          while (byte < source.size() &&
+                 (static_cast<unsigned char>(source[byte]) & 0xC0) == 0x80) {
+            ++byte;
+          }
+        }
+        at.column = static_cast<int>(start + skip + byte) + 1;
+      }
+    }
+    return make_error(ErrorCode::invalid_argument,
+                      at.to_string() + ": in expectation \"" + source + "\": " + message);
+  }
+
+  // The entry of a depends_on list that names `dep` (the list itself when it is a single id).
+  // Returned by value: assigning yaml-cpp nodes would rebind the document's nodes.
+  static YAML::Node dependency_node(const YAML::Node& list, const std::string& dep) {
+    if (list.IsSequence()) {
+      for (const auto& entry : list) {
+        if (entry.IsScalar() && entry.Scalar() == dep) return entry;
+      }
+    }
+    return list;
   }
 
   reglet::Status check_dependencies(const Profile& profile, const YAML::Node& items) const {
@@ -490,8 +567,9 @@ class Loader {
     for (size_t i = 0; i < profile.controls.size(); ++i) {
       for (const std::string& dep : profile.controls[i].depends_on) {
         if (!index.count(dep)) {
-          return error(items[i]["depends_on"], "control " + profile.controls[i].id +
-                                                   " depends on unknown control \"" + dep + "\"");
+          return error(dependency_node(items[i]["depends_on"], dep),
+                       "control " + profile.controls[i].id + " depends on unknown control \"" +
+                           dep + "\"");
         }
       }
     }
@@ -507,7 +585,8 @@ class Loader {
           std::string path;
           auto start = std::find(stack.begin(), stack.end(), dep);
           for (auto it = start; it != stack.end(); ++it) path += *it + " -> ";
-          return error(items[i]["depends_on"], "dependency cycle: " + path + dep);
+          return error(dependency_node(items[i]["depends_on"], dep),
+                       "dependency cycle: " + path + dep);
         }
         if (colour[j] == 0) {
           if (reglet::Status s = visit(j); !s) return s;
@@ -529,6 +608,7 @@ class Loader {
   std::string file_;
   std::filesystem::path base_;
   VarOverrides overrides_;
+  std::vector<std::string> lines_;
 };
 
 }  // namespace
@@ -544,7 +624,7 @@ Result<Profile> parse_profile(const std::string& text, const std::string& file_n
                           std::to_string(e.mark.column + 1) + ": invalid YAML: " + e.msg);
   }
   try {
-    Loader loader(file_name, base_dir, vars);
+    Loader loader(file_name, base_dir, vars, text);
     auto profile = loader.load(root);
     if (profile) profile->base_dir = base_dir;
     return profile;
@@ -579,9 +659,13 @@ Result<std::map<std::string, std::vector<std::string>>> load_grants_file(
   try {
     YAML::Node root = YAML::Load(buffer.str());
     Loader loader(path.string(), path.parent_path());
+    // An empty file (or only comments) grants nothing, like {grants: {}}.
+    if (root.IsNull()) return std::map<std::string, std::vector<std::string>>{};
     if (!root.IsMap()) return loader.error(root, "expected {grants: {plugin: [capability, ...]}}");
     if (reglet::Status s = loader.check_keys(root, {"grants"}, "the config file"); !s) return s.error();
-    if (!root["grants"]) return std::map<std::string, std::vector<std::string>>{};
+    if (!root["grants"] || root["grants"].IsNull()) {
+      return std::map<std::string, std::vector<std::string>>{};
+    }
     return loader.parse_grants(root["grants"]);
   } catch (const YAML::Exception& e) {
     return make_error(ErrorCode::invalid_argument,

@@ -1,6 +1,7 @@
 // Loading profiles (SPEC §5) with yaml-cpp. Every error names the file, line and column:
-// bad YAML, unknown keys, wrong types, unknown plugins, duplicate ids, dependency cycles, bad
-// durations and severities, undefined variables, expectations that do not parse.
+// bad YAML, duplicate keys, unknown keys, wrong types, unknown plugins, duplicate ids, dependency
+// cycles, bad durations and severities, undefined variables, expectations that do not parse (at
+// the offending column of the expression when it stands on one line of the file).
 //
 // Format:
 //   profile: {name, version, description}

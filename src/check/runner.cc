@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "check/plugin_source.h"
+#include "runtime/abi/schema.h"
 
 namespace reglet::check {
 namespace {
@@ -136,6 +137,22 @@ Result<Preflight> Runner::prepare() {
       nlohmann::json config =
           builtin ? absolutize_paths(observation.plugin, observation.config) : observation.config;
       configs_[i].push_back(config);
+      // A config that does not satisfy the plugin's schema is a mistake in the profile: report it
+      // at its location before anything runs (exit 3), instead of working out needs from a
+      // config that cannot run (a missing `name` would otherwise be refused as "env:" missing).
+      auto schema = plugins_[observation.plugin]->schema();
+      if (!schema) {
+        Error error = schema.error();
+        error.message = "plugin " + observation.plugin + ": schema failed: " + error.message;
+        return error;
+      }
+      if (reglet::Status valid = runtime::validate_config(schema->raw, config); !valid) {
+        const size_t number = static_cast<size_t>(&observation - control.observations.data()) + 1;
+        return make_error(ErrorCode::invalid_config,
+                          observation.location.to_string() + ": control " + control.id +
+                              ", observation " + std::to_string(number) + " (" +
+                              observation.plugin + "): " + valid.error().message);
+      }
       auto grants = runtime_.capabilities().grants(observation.plugin);
       std::vector<Need> needs;
       if (builtin) {

@@ -47,7 +47,9 @@ class Runner {
  public:
   Runner(Runtime& runtime, const Profile& profile, RunOptions options);
 
-  // Loads the plugins, selects the controls and checks every need against the grants.
+  // Loads the plugins, selects the controls, validates every selected observation's config
+  // against its plugin's schema (invalid_config, with the observation's location) and checks
+  // every need against the grants.
   Result<Preflight> prepare();
   // Runs the selected controls. prepare() must have succeeded with nothing missing.
   RunResult run();

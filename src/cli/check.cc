@@ -82,6 +82,9 @@ class CheckCommand final : public Command {
     sub_->add_option("--color", color_, "auto, always or never")->capture_default_str();
     sub_->add_flag("--no-progress", no_progress_, "No progress bar on the terminal");
     common_.add_to(*sub_);
+    // The shared option is per observation; for check it replaces every control's timeout.
+    sub_->get_option("--timeout")
+        ->description("Timeout of every control, replacing the profile's (e.g. 10s, 500ms)");
     sub_->footer(
         "Exit codes: 0 all passed, 1 a control failed, 2 a control errored, 3 usage or "
         "configuration error (including missing grants, reported before anything runs).");
@@ -159,6 +162,14 @@ class CheckCommand final : public Command {
       return kExitUsage;
     }
 
+    // The report file is opened before the run: a path that cannot be written is a usage error
+    // (exit 3) before anything runs, not after a long run whose results would then be lost.
+    std::ofstream output_file;
+    if (!output_.empty()) {
+      output_file.open(output_, std::ios::binary | std::ios::trunc);
+      if (!output_file) return usage_error("cannot write " + output_);
+    }
+
     // The cancel flag is shared with the token; the handler only stores to it.
     auto flag = std::const_pointer_cast<std::atomic<bool>>(cancel.flag());
     g_cancel_flag.store(flag.get());
@@ -176,8 +187,9 @@ class CheckCommand final : public Command {
     if (output_.empty()) {
       std::cout << report << std::flush;
     } else {
-      std::ofstream out(output_, std::ios::binary | std::ios::trunc);
-      if (!out || !(out << report)) return usage_error("cannot write " + output_);
+      if (!(output_file << report) || !output_file.flush()) {
+        return usage_error("cannot write " + output_);
+      }
     }
     return result.exit_code();
   }

@@ -1299,3 +1299,24 @@ TEST(ExprReglet, ProfileExpectations) {
 
 }  // namespace
 }  // namespace reglet::check
+
+namespace reglet::check {
+namespace {
+
+// The helpers Reglet adds to expr-lang's environment, so that its profiles run unchanged.
+TEST(ExprReglet, StrContainsAndIpHelpers) {
+  EXPECT_EQ(Eval(R"(strContains("hello world", "o w"))"), json(true));
+  EXPECT_EQ(Eval(R"(strContains("hello", "x"))"), json(false));
+  EXPECT_EQ(Eval(R"(isIPv4("10.0.0.1"))"), json(true));
+  EXPECT_EQ(Eval(R"(isIPv4("::ffff:10.0.0.1"))"), json(true));
+  EXPECT_EQ(Eval(R"(isIPv4("::1"))"), json(false));
+  EXPECT_EQ(Eval(R"(isIPv4("example.com"))"), json(false));
+  EXPECT_EQ(Eval(R"(isIPv4(42))"), json(false));
+  EXPECT_EQ(Eval(R"(isIPv6("::1"))"), json(true));
+  EXPECT_EQ(Eval(R"(isIPv6("300.1.1.1"))"), json(false));
+  EXPECT_EQ(Eval("isIPv4(data.records[0])", {{"data", {{"records", {"93.184.216.34"}}}}}),
+            json(true));
+}
+
+}  // namespace
+}  // namespace reglet::check
