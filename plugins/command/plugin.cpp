@@ -16,16 +16,45 @@ sdk::Info describe() {
 }
 
 Json schema() {
-  return sdk::Schema()
-      .string("command", "Program to run: an absolute path or a name found in the fixed "
-                         "search path /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
-      .array("args", "string", "Arguments")
-      .string("run", "A shell command line, run as /bin/sh -c (needs exec:/bin/sh)")
-      .string("dir", "Working directory (needs fs:read on it)")
-      .object("env", "string", "Environment variables for the command (each needs env:NAME)")
-      .integer("timeout", "Seconds before the command is killed", false, 30)
-      .minimum("timeout", 1)
-      .json();
+  Json out =
+      sdk::Schema()
+          .string("command",
+                  "Program to run: an absolute path or a name found in the fixed "
+                  "search path /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+          .array("args", "string", "Arguments")
+          .string("run", "A shell command line, run as /bin/sh -c (needs exec:/bin/sh)")
+          .string("dir", "Working directory (needs fs:read on it)")
+          .object("env", "string",
+                  "Environment variables for the command, as {\"NAME\": \"value\"} or Reglet's "
+                  "[\"NAME=value\"]; each needs env:NAME, and the command gets nothing else")
+          .integer("timeout", "Seconds before the command is killed", false, 30)
+          .minimum("timeout", 1)
+          .json();
+  // Reglet's command plugin takes env as a list of NAME=value strings: accept both forms, so
+  // that its profiles run unchanged.
+  out["properties"]["env"]["type"] = {"object", "array"};
+  out["properties"]["env"]["items"] = {{"type", "string"}};
+  return out;
+}
+
+// env as the host wants it (an object of strings), from either accepted form. False when an
+// item of the list form is not NAME=value.
+bool env_object(const Json& env, Json& out, std::string& problem) {
+  out = Json::object();
+  if (env.is_object()) {
+    out = env;
+    return true;
+  }
+  for (const Json& item : env) {
+    const std::string text = item.is_string() ? item.get<std::string>() : std::string();
+    const size_t eq = text.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      problem = "env item '" + text + "' is not NAME=value";
+      return false;
+    }
+    out[text.substr(0, eq)] = text.substr(eq + 1);
+  }
+  return true;
 }
 
 std::string trim_newline(std::string s) {
@@ -49,9 +78,15 @@ sdk::Outcome observe(const Json& config) {
     if (command.empty()) return sdk::Outcome::error("config", "command must not be empty");
     args = config.value("args", Json::array());
   }
-  const int timeout_s = config.value("timeout", 30);
+  // In 64 bits: a timeout of a few weeks in seconds overflows an int once in milliseconds.
+  const int64_t timeout_s = config.value("timeout", int64_t{30});
   Json request = {{"command", command}, {"args", args}, {"timeout_ms", timeout_s * 1000}};
-  if (config.contains("env")) request["env"] = config["env"];
+  if (config.contains("env")) {
+    std::string problem;
+    if (!env_object(config["env"], request["env"], problem)) {
+      return sdk::Outcome::error("config", problem);
+    }
+  }
   if (config.contains("dir")) request["dir"] = config["dir"];
 
   auto response = sdk::host::exec_run(request);
@@ -70,8 +105,16 @@ sdk::Outcome observe(const Json& config) {
                {"duration_ms", r.value("duration_ms", 0)},
                {"is_timeout", timed_out},
                {"truncated", r.value("truncated", false)},
-               {"command", has_run ? config.value("run", "") : command},
+               // What was executed: for run, /bin/sh with ["-c", line] (it used to report the
+               // line as the command next to ["-c", line] as its arguments).
+               {"command", command},
                {"args", args}};
+  if (has_run) data["run"] = config.value("run", "");
+  // Set by the host when a signal ended the command, and when output is not UTF-8 (stdout and
+  // stderr then carry U+FFFD for the bad bytes; these carry the exact ones).
+  for (const char* key : {"signal", "stdout_b64", "stderr_b64"}) {
+    if (r.contains(key)) data[key] = r[key];
+  }
   return sdk::Outcome::evidence(exit_code == 0 && !timed_out, data);
 }
 

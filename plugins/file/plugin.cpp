@@ -12,7 +12,10 @@ using sdk::Json;
 namespace {
 
 constexpr size_t kMaxContentBytes = 256 * 1024;  // evidence stays well below the 1 MiB limit
-constexpr size_t kReadChunk = 4 * 1024 * 1024;
+// Hashing reads in chunks of this size. Smaller chunks are faster in the guest, not slower: with
+// the interpreter a 1 MiB file hashed in 4 MiB reads took 10.4 s, in 256 KiB reads 6.6 s (the
+// cost of one big response grows faster than its size), and 64 KiB reads gain nothing more.
+constexpr size_t kReadChunk = 256 * 1024;
 
 sdk::Info describe() {
   return {"file", "1.0.0",
@@ -23,7 +26,10 @@ sdk::Info describe() {
 Json schema() {
   return sdk::Schema()
       .string("path", "Path of the file or directory to check", sdk::Required)
-      .string("mode", "Older form of the checks to run: exists, readable or content", false)
+      .string("mode",
+              "Older form of the checks to run: exists (metadata only), readable (the verdict "
+              "also needs the file to be readable) or content (as read_content: true)",
+              false, "exists")
       .one_of("mode", {"exists", "readable", "content"})
       .boolean("read_content", "Include the file's content (up to 256 KiB)", false, false)
       .boolean("hash", "Include the SHA-256 of the content", false, false)
@@ -92,12 +98,19 @@ ReadResult read_file(const std::string& path, bool want_content, bool want_hash)
       return result;
     }
     std::string data;
-    if (!sdk::base64_decode(response->value("data_b64", ""), data)) {
+    // By reference: a copy of a chunk costs about as much as decoding it.
+    static const std::string kNone;
+    const auto b64 = response->find("data_b64");
+    const std::string& encoded =
+        b64 != response->end() && b64->is_string() ? b64->get_ref<const std::string&>() : kNone;
+    if (!sdk::base64_decode(encoded, data)) {
       result.error = {"abi_error", "fs_read returned invalid base64"};
       return result;
     }
     if (want_hash) hasher.update(data);
-    if (want_content && result.content.size() < kMaxContentBytes) {
+    if (want_content) {
+      // Data beyond a full buffer is truncation too (it used to be missed when a chunk ended
+      // exactly at the limit and the rest came in the next one).
       const size_t room = kMaxContentBytes - result.content.size();
       result.content.append(data, 0, room);
       if (data.size() > room) result.truncated = true;
@@ -135,7 +148,9 @@ sdk::Outcome observe(const Json& config) {
   }
   const bool is_symlink = link->value("type", "") == "symlink";
   data["is_symlink"] = is_symlink;
-  if (is_symlink) data["symlink_target"] = link->value("symlink_target", "");
+  // Present for every existing path ("" when it is not a link), so that the evidence of an
+  // existing path always has every field of SPEC §6 and expectations never meet a missing one.
+  data["symlink_target"] = is_symlink ? link->value("symlink_target", "") : "";
 
   Json stat = *link;
   if (follow && is_symlink) {
@@ -184,8 +199,11 @@ sdk::Outcome observe(const Json& config) {
     }
     if (want_readable) status = read.ok;
   } else {
-    data["readable"] = type == "dir";  // listing is what reading a directory means here
-    if (want_content || want_hash) {
+    // Listing is what reading a directory means here. Content and hash do not apply to a
+    // directory and are left out, as in Reglet's file plugin; the verdict stays "it exists"
+    // (it used to be false, contradicting the readable: true reported next to it).
+    data["readable"] = type == "dir";
+    if (type != "dir" && (want_content || want_hash)) {
       data["read_error"] = "not a regular file";
       status = false;
     }

@@ -346,27 +346,50 @@ inline std::string base64_encode(const std::string& in) {
   return out;
 }
 
-// Decodes standard base64 (padding optional); returns false on invalid input.
+// Decodes standard base64 (padding optional); returns false on invalid input. Table-driven and
+// writing into a buffer sized up front: guests decode whole file chunks and response bodies with
+// it, and under the interpreter every operation per byte counts.
 inline bool base64_decode(const std::string& in, std::string& out) {
-  out.clear();
+  // 0..63 for the alphabet, 64 for '=', 255 for anything else.
+  static const unsigned char* const kTable = [] {
+    static unsigned char table[256];
+    memset(table, 255, sizeof table);
+    const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (unsigned char i = 0; i < 64; ++i) table[static_cast<unsigned char>(alphabet[i])] = i;
+    table[static_cast<unsigned char>('=')] = 64;
+    return table;
+  }();
+  out.resize(in.size() / 4 * 3 + 3);
+  char* dst = &out[0];
+  const unsigned char* src = reinterpret_cast<const unsigned char*>(in.data());
+  const unsigned char* end = src + in.size();
+  // Whole groups of four first, the common case, without per-character bookkeeping.
+  while (end - src >= 4) {
+    const unsigned a = kTable[src[0]], b = kTable[src[1]], c = kTable[src[2]], d = kTable[src[3]];
+    if ((a | b | c | d) >= 64) break;  // padding, or invalid: finished below
+    const uint32_t v = (a << 18) | (b << 12) | (c << 6) | d;
+    *dst++ = static_cast<char>(v >> 16);
+    *dst++ = static_cast<char>((v >> 8) & 0xff);
+    *dst++ = static_cast<char>(v & 0xff);
+    src += 4;
+  }
   uint32_t buffer = 0;
   int bits = 0;
-  for (char c : in) {
-    int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '+') v = 62;
-    else if (c == '/') v = 63;
-    else if (c == '=') break;
-    else return false;
-    buffer = (buffer << 6) | static_cast<uint32_t>(v);
+  for (; src < end; ++src) {
+    const unsigned v = kTable[*src];
+    if (v == 64) break;  // '=': the end
+    if (v > 64) {
+      out.clear();
+      return false;
+    }
+    buffer = (buffer << 6) | v;
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
-      out.push_back(static_cast<char>((buffer >> bits) & 0xff));
+      *dst++ = static_cast<char>((buffer >> bits) & 0xff);
     }
   }
+  out.resize(static_cast<size_t>(dst - &out[0]));
   return true;
 }
 

@@ -21,6 +21,8 @@
 // - fs_write creates a missing file with mode 0644 (less the process umask), truncates an existing
 //   one, or appends with `append: true`. It never creates parent directories, never follows a
 //   final symlink, and needs fs:write only (write does not imply read, nor read write).
+// - A path with a trailing slash names a directory, as in POSIX: fs_stat reports a non-directory
+//   there as missing and fs_read as not_found, instead of the file the slash-less path names.
 // - fs_stat with follow_symlinks (the default) reports on what the path resolves to and checks
 //   fs:read there; without it, on the path's last component itself (its parent canonicalised,
 //   the name kept), so that a link is reported as a link, with its target, and the grant needed is
@@ -53,6 +55,11 @@ Result<Decision> checked(InstanceContext& context, std::string_view function, co
   context.audit(function, audit_view(request), decision);
   if (!decision.allowed) return decision.error();
   return decision;
+}
+
+// "/a/b/" (not "/" itself): a path that, as given, can only name a directory.
+bool names_directory(const std::string& path) {
+  return path.size() > 1 && path.back() == '/';
 }
 
 std::string type_description(mode_t mode) {
@@ -118,6 +125,11 @@ Result<json> fs_read(InstanceContext& context, engine::Caller& caller, const jso
   if (!file.ok()) return file.error();
   struct stat info {};
   if (::fstat(file->get(), &info) != 0) return errno_error(kFunction, "stat", canonical, errno);
+  // Canonicalisation drops a trailing slash, which names a directory: "/etc/passwd/" is ENOTDIR
+  // for open(2), and was read as /etc/passwd.
+  if (names_directory(*path) && !S_ISDIR(info.st_mode)) {
+    return errno_error(kFunction, "open", *path, ENOTDIR);
+  }
 
   const uint64_t cap = std::min(*max_bytes, limit);
   // Whether the host's limit, rather than the caller's own max_bytes, bounds this read.
@@ -291,6 +303,9 @@ Result<json> fs_stat(InstanceContext& context, engine::Caller& caller, const jso
       return errno_error(kFunction, "open", object, error);
     }
     if (::fstat(handle.fd.get(), &info) != 0) return errno_error(kFunction, "stat", object, errno);
+    // A trailing slash names a directory (stat(2) of "/etc/passwd/" is ENOTDIR, which is
+    // "missing" here); canonicalisation drops the slash, so it is checked on what was found.
+    if (names_directory(*path) && !S_ISDIR(info.st_mode)) return missing;
   }
 
   json response = {{"exists", true},
