@@ -50,6 +50,11 @@ class Session {
  public:
   virtual ~Session() = default;
 
+  // Called once, before the script's commands run, with every module the script will try to
+  // instantiate. A backend that compiles ahead of time does it here, all at once.
+  virtual void prefetch(const std::vector<const engine::PreparedModule*>& modules) {
+    (void)modules;
+  }
   virtual InstantiateResult instantiate(const engine::PreparedModule& module,
                                         engine::ExecutionControl& control) = 0;
   // Makes the exports of `instance` importable as module `as`.
@@ -70,5 +75,9 @@ class Backend {
 };
 
 std::unique_ptr<Backend> make_interp_backend();
+
+// The AOT tier: every module of a script compiled at `optimisation` into one shared object, kept
+// in `cache_dir` (see engine::aot::load_module_set).
+std::unique_ptr<Backend> make_aot_backend(std::string cache_dir, std::string optimisation);
 
 }  // namespace reglet::spec

@@ -30,6 +30,18 @@ class ScriptRunner {
 
   ScriptResult run(const json& script) {
     const json& commands = script.at("commands");
+    // Every module the script instantiates, prepared once, so that the backend can compile them
+    // together before the first command runs.
+    std::vector<const PreparedModule*> modules;
+    for (const json& command : commands) {
+      const std::string type = string_field(command, "type");
+      if (type != "module" && type != "assert_unlinkable" && type != "assert_uninstantiable") {
+        continue;
+      }
+      const Result<PreparedModule>& prepared = prepared_module(command);
+      if (prepared) modules.push_back(&*prepared);
+    }
+    session_->prefetch(modules);
     for (const json& command : commands) {
       const std::string type = string_field(command, "type");
       line_ = command.value("line", 0u);
@@ -79,6 +91,14 @@ class ScriptRunner {
     return PreparedModule::prepare(*bytes, options_.prepare);
   }
 
+  // prepare(), once per module file of the script.
+  const Result<PreparedModule>& prepared_module(const json& command) {
+    const std::string file = string_field(command, "filename");
+    auto it = prepared_.find(file);
+    if (it == prepared_.end()) it = prepared_.emplace(file, prepare(command)).first;
+    return it->second;
+  }
+
   ExecutionControl new_control() const {
     return ExecutionControl(ExecutionControl::Clock::now() + options_.command_timeout);
   }
@@ -98,7 +118,7 @@ class ScriptRunner {
   }
 
   Verdict on_module(const json& command) {
-    auto prepared = prepare(command);
+    const auto& prepared = prepared_module(command);
     if (!prepared) return "prepare failed: " + prepared.error().to_string();
     ExecutionControl control = new_control();
     InstantiateResult result = session_->instantiate(*prepared, control);
@@ -220,7 +240,7 @@ class ScriptRunner {
   // assert_unlinkable and assert_uninstantiable: prepare must accept the module and
   // instantiation must fail. As in spectest-interp, either kind of failure passes both.
   Verdict on_assert_unloadable(const json& command) {
-    auto prepared = prepare(command);
+    const auto& prepared = prepared_module(command);
     if (!prepared) return "prepare failed: " + prepared.error().to_string();
     ExecutionControl control = new_control();
     InstantiateResult result = session_->instantiate(*prepared, control);
@@ -236,6 +256,7 @@ class ScriptRunner {
   const RunnerOptions& options_;
   std::optional<InstanceId> last_;
   std::map<std::string, InstanceId> named_;
+  std::map<std::string, Result<PreparedModule>> prepared_;  // by module file name
   ScriptResult result_;
   uint32_t line_ = 0;
   std::string type_;

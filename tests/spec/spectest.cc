@@ -1,9 +1,12 @@
 // reglet-spectest: the WebAssembly core spec testsuite through our own pipeline.
 //
-//   reglet-spectest --testsuite DIR [--filter SUBSTRING] [--verbose] [--min-passed N]
+//   reglet-spectest --testsuite DIR [--backend interp|aot|all] [--filter SUBSTRING] [--verbose]
+//                   [--min-passed N] [--aot-cache DIR] [--aot-opt FLAG]
 //
 // Each DIR/*.wast (sorted) is converted by wast2json, and every command of the result runs through
-// PreparedModule::prepare (validation, caps, interruption checks) and then each backend. Prints
+// PreparedModule::prepare (validation, caps, interruption checks) and then each backend (default:
+// all, the interpreter first; the AOT backend compiles with --aot-opt, default -O0, and keeps its
+// objects in --aot-cache, default the build tree's tests/aot-cache). Prints
 // `FILE: P passed, F failed` per file and `spec(<backend>): N passed, M failed` at the end. Exit
 // code: 77 when DIR does not exist (CTest's skip code), 1 when --min-passed is given and some
 // backend passed fewer, else 0.
@@ -31,6 +34,10 @@
 #include "backend.h"
 #include "runner.h"
 
+#ifndef REGLET_SPEC_AOT_CACHE
+#define REGLET_SPEC_AOT_CACHE "aot-cache"
+#endif
+
 #ifndef REGLET_WAST2JSON
 #define REGLET_WAST2JSON "wast2json"
 #endif
@@ -47,11 +54,16 @@ struct Args {
   std::string filter;
   bool verbose = false;
   std::optional<long long> min_passed;
+  std::string backend = "all";
+  std::string aot_cache = REGLET_SPEC_AOT_CACHE;
+  // Spec modules are many, small and run once: compiling them fast matters more than the code.
+  std::string aot_opt = "-O0";
 };
 
 void usage() {
-  std::cerr << "usage: reglet-spectest --testsuite DIR [--filter SUBSTRING] [--verbose] "
-               "[--min-passed N]\n";
+  std::cerr << "usage: reglet-spectest --testsuite DIR [--backend interp|aot|all] "
+               "[--filter SUBSTRING] [--verbose] [--min-passed N] [--aot-cache DIR] "
+               "[--aot-opt FLAG]\n";
 }
 
 std::optional<Args> parse_args(int argc, char** argv) {
@@ -67,6 +79,15 @@ std::optional<Args> parse_args(int argc, char** argv) {
       if (!value) return std::nullopt;
       args.testsuite = value;
       have_testsuite = true;
+    } else if (arg == "--backend" || arg == "--aot-cache" || arg == "--aot-opt") {
+      const char* value = next();
+      if (!value) return std::nullopt;
+      (arg == "--backend"     ? args.backend
+       : arg == "--aot-cache" ? args.aot_cache
+                              : args.aot_opt) = value;
+      if (args.backend != "interp" && args.backend != "aot" && args.backend != "all") {
+        return std::nullopt;
+      }
     } else if (arg == "--filter") {
       const char* value = next();
       if (!value) return std::nullopt;
@@ -183,7 +204,8 @@ int run(const Args& args) {
   std::sort(files.begin(), files.end());
 
   std::vector<std::unique_ptr<Backend>> backends;
-  backends.push_back(make_interp_backend());
+  if (args.backend != "aot") backends.push_back(make_interp_backend());
+  if (args.backend != "interp") backends.push_back(make_aot_backend(args.aot_cache, args.aot_opt));
   std::vector<Totals> totals(backends.size());
   const RunnerOptions options = default_runner_options();
 

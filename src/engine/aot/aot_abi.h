@@ -16,30 +16,51 @@
 extern "C" {
 #endif
 
-#define REGLET_AOT_ABI_VERSION 1u
-#define REGLET_AOT_ENTRY_SYMBOL "reglet_aot_module_v1"
+#define REGLET_AOT_ABI_VERSION 2u
+#define REGLET_AOT_ENTRY_SYMBOL "reglet_aot_module_v2"
 
 /* wasm_rt_trap code a glue import uses when the host function asked to stop the call; the host
  * keeps the reason. */
 #define REGLET_AOT_HOST_TRAP 0x7e6c
-/* Returned by call() when the export index is out of range. */
+/* Returned by call() when the export index is out of range or names no callable function. */
 #define REGLET_AOT_NO_SUCH_EXPORT 0x7e6d
 
 typedef enum { REGLET_AOT_FUNC = 0, REGLET_AOT_MEMORY = 1, REGLET_AOT_TABLE = 2,
                REGLET_AOT_GLOBAL = 3 } reglet_aot_kind;
 
+/* Value types are letters: i (i32), j (i64), f (f32), d (f64), V (v128), r (funcref),
+ * e (externref). Values cross between host and generated code as "slots" (uint64_t), one per value
+ * except: i32/f32 in the low 32 bits and floats as their bits (so NaN payloads survive); e is the
+ * wasm_rt_externref_t pointer; V takes two slots (low half, high half); r takes three (func_type,
+ * func, module_instance of wasm_rt_funcref_t). Plugins exchange numbers only. */
+#define REGLET_AOT_MAX_SLOTS 64
+
+typedef struct {
+  uint64_t initial;
+  uint64_t max;
+  uint8_t has_max;
+} reglet_aot_limits;
+
 typedef struct {
   const char* name;
   uint32_t kind;       /* reglet_aot_kind */
-  const char* params;  /* one letter per value: i (i32), j (i64), f (f32), d (f64) */
-  const char* results;
+  const char* params;  /* func: parameter types; global: its type; table: its element type */
+  const char* results; /* func: result types */
+  uint8_t mutable_;    /* global */
+  reglet_aot_limits limits; /* memory (pages) and table (elements), as declared */
+  uint32_t name_size;       /* names may hold NUL bytes */
 } reglet_aot_export;
 
 typedef struct {
   const char* module;
   const char* name;
-  const char* params;
+  const char* params; /* as for exports */
   const char* results;
+  uint32_t kind;
+  uint8_t mutable_;
+  reglet_aot_limits limits;
+  uint32_t module_size; /* names may hold NUL bytes */
+  uint32_t name_size;
 } reglet_aot_import;
 
 typedef struct {
@@ -54,14 +75,17 @@ struct wasm_rt_memory_t_;
  * thread; none of it may throw. */
 typedef struct {
   uint32_t abi_version;
-  /* An import was called: args and results are raw 64-bit values (f32/f64 as bits). Returns 0,
-   * or non-zero when the call must stop (the host recorded why). `context` is what the host gave
-   * instantiate(). */
+  /* A function import was called: args and results are slots. Returns 0, or non-zero when the
+   * call must stop (the host recorded why). `context` is what the host gave instantiate(). */
   int (*call_import)(void* context, uint32_t import_index, const uint64_t* args,
                      uint64_t* results);
   /* Installs `target` as the thread's unwind target and returns the previous one. */
   jmp_buf* (*push_unwind)(jmp_buf* target);
   void (*pop_unwind)(jmp_buf* previous);
+  /* A memory, table or global import, asked for while instantiating: the wasm_rt_memory_t,
+   * wasm_rt_*_table_t or value (u32, u64, f32, f64, wasm_rt_funcref_t, wasm_rt_externref_t) the
+   * instance will use, owned by the host or by another instance; NULL traps. */
+  void* (*import_object)(void* context, uint32_t import_index);
   /* The wasm-rt functions a shared object forwards to (see REGLET_AOT_SHARED in the glue). */
   void* rt[16];
 } reglet_aot_host_api;
@@ -79,8 +103,12 @@ typedef struct {
   void (*free_instance)(void* instance);
   /* Memory 0 of the instance, or NULL. */
   void* (*memory)(void* instance);
-  /* Calls export `index` (a function) under a setjmp; returns 0 or the trap code. */
+  /* Calls export `index` (a function) under a setjmp; args and results are slots. Returns 0 or
+   * the trap code. */
   int (*call)(void* instance, uint32_t index, const uint64_t* args, uint64_t* results);
+  /* Export `index` when it is a memory, table or global: a pointer as import_object returns one
+   * (so that the host can hand it to another instance); NULL for a function. */
+  void* (*export_object)(void* instance, uint32_t index);
   uint32_t export_count;
   const reglet_aot_export* exports;
   uint32_t import_count;

@@ -6,14 +6,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <map>
-#include <set>
 #include <mutex>
+#include <set>
 #include <sstream>
+#include <thread>
 
 #include "engine/aot/codegen.h"
 #include "engine/aot/rt.h"
@@ -81,12 +83,15 @@ std::string compiler_path(const AotOptions& options) {
   return "cc";
 }
 
-// Runs argv without a shell; returns its exit status and output (stdout and stderr).
-Result<std::pair<int, std::string>> run(const std::vector<std::string>& argv) {
+// Runs argv without a shell (in `cwd` if given); returns its exit status and output (stdout and
+// stderr).
+Result<std::pair<int, std::string>> run(const std::vector<std::string>& argv,
+                                        const std::string& cwd = {}) {
   int pipe_fds[2];
   if (pipe2(pipe_fds, O_CLOEXEC) != 0) return make_error(ErrorCode::io_error, "pipe failed");
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
+  if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
   posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 1);
   posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 2);
   std::vector<char*> args;
@@ -113,9 +118,11 @@ Result<std::pair<int, std::string>> run(const std::vector<std::string>& argv) {
   return std::pair{WIFEXITED(status) ? WEXITSTATUS(status) : 128, output};
 }
 
-std::vector<std::string> compile_flags() {
-  return {kOptimisation, "-fPIC", "-shared", "-fvisibility=hidden", "-fno-strict-aliasing",
-          "-w", "-DNDEBUG", "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=1"};
+std::vector<std::string> compile_flags(const AotOptions& options) {
+  const std::string optimisation =
+      options.optimisation.empty() ? kOptimisation : options.optimisation;
+  return {optimisation,           "-fPIC", "-shared",  "-fvisibility=hidden",
+          "-fno-strict-aliasing", "-w",    "-DNDEBUG", "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=1"};
 }
 
 std::filesystem::path default_cache_dir() {
@@ -170,7 +177,7 @@ Status build_object(const PreparedModule& prepared, const std::filesystem::path&
   }
   const std::filesystem::path temp_output = output.string() + ".tmp." + std::to_string(getpid());
   std::vector<std::string> argv = {compiler_path(options)};
-  for (const auto& flag : compile_flags()) argv.push_back(flag);
+  for (const auto& flag : compile_flags(options)) argv.push_back(flag);
   argv.push_back("-I" + work.string());
   argv.push_back("-o");
   argv.push_back(temp_output.string());
@@ -205,28 +212,42 @@ struct Slot {
 int host_call_import(void* context, uint32_t index, const uint64_t* args, uint64_t* results);
 jmp_buf* host_push_unwind(jmp_buf* target) { return aot_rt::push_unwind(target); }
 void host_pop_unwind(jmp_buf* previous) { aot_rt::pop_unwind(previous); }
+// Plugins import functions only (PreparedModule::prepare refuses anything else).
+void* host_import_object(void*, uint32_t) {
+  return nullptr;
+}
 const reglet_aot_host_api& host_api() {
   static const reglet_aot_host_api api = [] {
-    reglet_aot_host_api a{};
-    a.abi_version = REGLET_AOT_ABI_VERSION;
+    reglet_aot_host_api a = base_host_api();
     a.call_import = host_call_import;
-    a.push_unwind = host_push_unwind;
-    a.pop_unwind = host_pop_unwind;
-    a.rt[0] = reinterpret_cast<void*>(&wasm_rt_trap);
-    a.rt[1] = reinterpret_cast<void*>(&aot_rt::register_func_type_array);
-    a.rt[2] = reinterpret_cast<void*>(&wasm_rt_allocate_memory);
-    a.rt[3] = reinterpret_cast<void*>(&wasm_rt_grow_memory);
-    a.rt[4] = reinterpret_cast<void*>(&wasm_rt_free_memory);
-    a.rt[5] = reinterpret_cast<void*>(&wasm_rt_allocate_funcref_table);
-    a.rt[6] = reinterpret_cast<void*>(&wasm_rt_free_funcref_table);
-    a.rt[7] = reinterpret_cast<void*>(&wasm_rt_grow_funcref_table);
-    a.rt[8] = reinterpret_cast<void*>(&wasm_rt_allocate_externref_table);
-    a.rt[9] = reinterpret_cast<void*>(&wasm_rt_free_externref_table);
-    a.rt[10] = reinterpret_cast<void*>(&wasm_rt_grow_externref_table);
+    a.import_object = host_import_object;
     return a;
   }();
   return api;
 }
+
+}  // namespace
+
+reglet_aot_host_api base_host_api() {
+  reglet_aot_host_api a{};
+  a.abi_version = REGLET_AOT_ABI_VERSION;
+  a.push_unwind = host_push_unwind;
+  a.pop_unwind = host_pop_unwind;
+  a.rt[0] = reinterpret_cast<void*>(&wasm_rt_trap);
+  a.rt[1] = reinterpret_cast<void*>(&aot_rt::register_func_type_array);
+  a.rt[2] = reinterpret_cast<void*>(&wasm_rt_allocate_memory);
+  a.rt[3] = reinterpret_cast<void*>(&wasm_rt_grow_memory);
+  a.rt[4] = reinterpret_cast<void*>(&wasm_rt_free_memory);
+  a.rt[5] = reinterpret_cast<void*>(&wasm_rt_allocate_funcref_table);
+  a.rt[6] = reinterpret_cast<void*>(&wasm_rt_free_funcref_table);
+  a.rt[7] = reinterpret_cast<void*>(&wasm_rt_grow_funcref_table);
+  a.rt[8] = reinterpret_cast<void*>(&wasm_rt_allocate_externref_table);
+  a.rt[9] = reinterpret_cast<void*>(&wasm_rt_free_externref_table);
+  a.rt[10] = reinterpret_cast<void*>(&wasm_rt_grow_externref_table);
+  return a;
+}
+
+namespace {
 
 std::optional<ValType> letter_type(char letter) {
   switch (letter) {
@@ -287,7 +308,7 @@ class AotModule final : public Module, public std::enable_shared_from_this<AotMo
     for (uint32_t i = 0; i < desc_->export_count; ++i) {
       const reglet_aot_export& e = desc_->exports[i];
       ExportInfo info;
-      info.name = e.name;
+      info.name.assign(e.name, e.name_size);
       switch (e.kind) {
         case REGLET_AOT_FUNC: {
           info.kind = ExportInfo::Kind::func;
@@ -306,10 +327,13 @@ class AotModule final : public Module, public std::enable_shared_from_this<AotMo
     size_t next = 0;
     for (uint32_t i = 0; i < desc_->import_count; ++i) {
       const reglet_aot_import& import = desc_->imports[i];
-      if (std::string_view(import.module) == kInternalModule) {
-        if (std::string_view(import.name) == kInterruptImport) {
+      if (import.kind != REGLET_AOT_FUNC) {
+        // Never bound: check() refuses the module.
+        imports_.push_back({ImportKind::host, nullptr});
+      } else if (std::string_view(import.module, import.module_size) == kInternalModule) {
+        if (std::string_view(import.name, import.name_size) == kInterruptImport) {
           imports_.push_back({ImportKind::interrupt, nullptr});
-        } else if (std::string_view(import.name) == kGrowFailedImport) {
+        } else if (std::string_view(import.name, import.name_size) == kGrowFailedImport) {
           imports_.push_back({ImportKind::grow_failed, nullptr});
         } else {
           imports_.push_back({ImportKind::stack_exhausted, nullptr});
@@ -729,16 +753,18 @@ std::string codegen_id(const AotOptions& options) {
   static std::mutex mutex;
   static std::map<std::string, std::string> ids;
   const std::string compiler = compiler_path(options);
+  const std::string key = compiler + "|" + options.optimisation;
   std::lock_guard lock(mutex);
-  if (auto it = ids.find(compiler); it != ids.end()) return it->second;
+  if (auto it = ids.find(key); it != ids.end()) return it->second;
   std::string id;
   auto version = run({compiler, "--version"});
   if (version && version->first == 0) {
     std::string first_line = version->second.substr(0, version->second.find('\n'));
-    id = "reglet-aot/" + std::to_string(REGLET_AOT_ABI_VERSION) + ";" + first_line + ";";
-    for (const auto& flag : compile_flags()) id += flag + " ";
+    id = "reglet-aot/" + std::to_string(REGLET_AOT_ABI_VERSION) + "." +
+         std::to_string(kCodegenRevision) + ";" + first_line + ";";
+    for (const auto& flag : compile_flags(options)) id += flag + " ";
   }
-  ids[compiler] = id;
+  ids[key] = id;
   return id;
 }
 
@@ -780,6 +806,279 @@ bool has_object(const PreparedModule& prepared, const AotOptions& options) {
 
 std::unique_ptr<Engine> make_aot_engine(AotOptions options) {
   return std::make_unique<AotEngine>(std::move(options));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Test-only: sets of modules in one shared object
+
+namespace {
+
+struct LoadedSet {
+  void* handle = nullptr;
+  std::map<std::string, std::string> errors;  // module hash -> why it is not in the object
+};
+std::mutex g_sets_mutex;
+std::map<std::string, LoadedSet>& loaded_sets() {
+  static std::map<std::string, LoadedSet> sets;
+  return sets;
+}
+std::set<const reglet_aot_module*>& bound_set_modules() {
+  static std::set<const reglet_aot_module*> modules;
+  return modules;
+}
+
+std::string part_name(const std::string& hash) {
+  return "m" + hash.substr(0, 16);
+}
+
+// The errors file next to a set's object: "hash<TAB>message" lines, newlines in messages escaped.
+std::string encode_errors(const std::map<std::string, std::string>& errors) {
+  std::string out;
+  for (const auto& [hash, message] : errors) {
+    out += hash + "\t";
+    for (char c : message) out += c == '\n' ? std::string("\\n") : std::string(1, c);
+    out += "\n";
+  }
+  return out;
+}
+
+std::map<std::string, std::string> decode_errors(const std::filesystem::path& path) {
+  std::map<std::string, std::string> errors;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    const size_t tab = line.find('\t');
+    if (tab == std::string::npos) continue;
+    std::string message = line.substr(tab + 1);
+    for (size_t at = message.find("\\n"); at != std::string::npos; at = message.find("\\n", at)) {
+      message.replace(at, 2, "\n");
+    }
+    errors[line.substr(0, tab)] = message;
+  }
+  return errors;
+}
+
+// Generates and compiles every distinct module of the set (one translation unit each, in batches,
+// as many compilers at once as there are cores) and links what compiled into `output`. Modules that
+// could not be generated or compiled are listed in `errors`.
+Status build_set(const std::vector<const PreparedModule*>& distinct,
+                 const std::vector<std::string>& hashes, const std::filesystem::path& output,
+                 const AotOptions& options, const std::string& id,
+                 std::map<std::string, std::string>& errors) {
+  std::error_code ec;
+  std::filesystem::create_directories(output.parent_path(), ec);
+  char work_template[] = "/tmp/reglet-aot-set-XXXXXX";
+  if (!mkdtemp(work_template)) return make_error(ErrorCode::io_error, "cannot create a temp dir");
+  const std::filesystem::path work(work_template);
+  struct Cleanup {
+    std::filesystem::path dir;
+    ~Cleanup() {
+      std::error_code ignored;
+      std::filesystem::remove_all(dir, ignored);
+    }
+  } cleanup{work};
+  for (auto [file, text] :
+       {std::pair{"aot_abi.h", aot_abi_header()}, std::pair{"wasm-rt.h", wasm_rt_header()}}) {
+    if (Status s = write_file(work / file, text); !s) return s;
+  }
+  std::vector<std::string> flags;
+  for (const auto& flag : compile_flags(options)) {
+    if (flag != "-shared") flags.push_back(flag);
+  }
+  flags.push_back("-I" + work.string());
+  flags.push_back("-c");
+  auto compile = [&](const std::vector<std::string>& sources) -> std::optional<std::string> {
+    std::vector<std::string> argv = {compiler_path(options)};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    argv.insert(argv.end(), sources.begin(), sources.end());
+    auto result = run(argv, work.string());
+    if (!result) return result.error().message;
+    if (result->first != 0) {
+      return "the C compiler failed on the generated code: " + result->second.substr(0, 2000);
+    }
+    return std::nullopt;
+  };
+
+  // wasm-rt for the set: the same for every set made with this codegen id, so compiled once per
+  // cache directory.
+  const std::string runtime = runtime_part_c();
+  const std::filesystem::path rt_object =
+      output.parent_path() / ("rt-" + sha256_hex(id + "|" + runtime).substr(0, 32) + ".o");
+  if (!std::filesystem::exists(rt_object, ec)) {
+    if (Status s = write_file(work / "rt.c", runtime); !s) return s;
+    if (auto failed = compile({"rt.c"})) return make_error(ErrorCode::internal, *failed);
+    std::filesystem::rename(work / "rt.o", rt_object, ec);
+    if (ec) return make_error(ErrorCode::io_error, "cannot store " + rt_object.string());
+  }
+
+  // wasm2c warns on stderr about what it handles anyway (an import declared twice); the
+  // testsuite does that hundreds of times. Nothing else runs while the set is generated.
+  struct QuietStderr {
+    int saved = dup(2);
+    QuietStderr() {
+      const int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+      if (null >= 0) {
+        dup2(null, 2);
+        close(null);
+      }
+    }
+    ~QuietStderr() {
+      if (saved >= 0) {
+        dup2(saved, 2);
+        close(saved);
+      }
+    }
+  };
+  auto quiet = std::make_unique<QuietStderr>();
+  struct Job {
+    std::string source, hash;  // source: within the work directory
+    std::string error;
+  };
+  std::vector<Job> jobs;
+  for (size_t i = 0; i < distinct.size(); ++i) {
+    const std::string name = part_name(hashes[i]);
+    auto generated = generate_c(*distinct[i], name, Linkage::shared_part, id);
+    if (!generated) {
+      errors[hashes[i]] = generated.error().message;
+      continue;
+    }
+    for (auto [file, text] : {std::pair{name + ".c", std::string_view(generated->module_c)},
+                              std::pair{name + ".h", std::string_view(generated->module_h)},
+                              std::pair{name + "_glue.c", std::string_view(generated->glue_c)}}) {
+      if (Status s = write_file(work / file, text); !s) return s;
+    }
+    jobs.push_back({name + "_glue.c", hashes[i], ""});
+  }
+  quiet.reset();
+
+  // Several translation units per compiler process (the driver's own start-up costs about a
+  // quarter of a small module's compilation), as many processes at once as there are cores. A
+  // batch that fails is retried one file at a time, to tell which module the compiler refused.
+  const size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  const size_t batch = std::clamp<size_t>((jobs.size() + cores - 1) / cores, 1, 8);
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t first = next.fetch_add(batch); first < jobs.size(); first = next.fetch_add(batch)) {
+      const size_t last = std::min(jobs.size(), first + batch);
+      std::vector<std::string> sources;
+      for (size_t j = first; j < last; ++j) sources.push_back(jobs[j].source);
+      if (!compile(sources)) continue;
+      for (size_t j = first; j < last; ++j) {
+        if (auto failed = compile({jobs[j].source})) jobs[j].error = *failed;
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t t = 1; t < std::min(cores, jobs.size()); ++t) threads.emplace_back(worker);
+  worker();
+  for (auto& thread : threads) thread.join();
+
+  const std::filesystem::path temp_output = output.string() + ".tmp." + std::to_string(getpid());
+  std::vector<std::string> argv = {compiler_path(options), "-shared", "-o", temp_output.string(),
+                                   rt_object.string()};
+  for (const Job& job : jobs) {
+    if (job.error.empty()) {
+      argv.push_back((work / job.source).replace_extension(".o").string());
+    } else {
+      errors[job.hash] = job.error;
+    }
+  }
+  argv.push_back("-lm");
+  auto linked = run(argv);
+  if (!linked) return linked.error();
+  if (linked->first != 0) {
+    std::filesystem::remove(temp_output, ec);
+    return make_error(ErrorCode::internal,
+                      "linking the modules failed: " + linked->second.substr(0, 2000));
+  }
+  if (Status s = write_file(output.string() + ".errors", encode_errors(errors)); !s) return s;
+  std::filesystem::rename(temp_output, output, ec);
+  if (ec) {
+    return make_error(ErrorCode::io_error, "cannot store " + output.string() + ": " + ec.message());
+  }
+  return {};
+}
+
+}  // namespace
+
+std::vector<Result<const reglet_aot_module*>> load_module_set(
+    const std::vector<const PreparedModule*>& modules, const AotOptions& options,
+    const reglet_aot_host_api* api) {
+  std::vector<Result<const reglet_aot_module*>> out;
+  const std::string id = codegen_id(options);
+  if (id.empty()) {
+    for (size_t i = 0; i < modules.size(); ++i) {
+      out.push_back(
+          make_error(ErrorCode::not_found, "no C compiler (" + compiler_path(options) + ") found"));
+    }
+    return out;
+  }
+  std::vector<std::string> hashes;
+  std::vector<const PreparedModule*> distinct;
+  std::vector<std::string> distinct_hashes;
+  std::string key = id + "|set";
+  for (const PreparedModule* module : modules) {
+    const auto& binary = module->binary();
+    hashes.push_back(
+        sha256_hex(std::string_view(reinterpret_cast<const char*>(binary.data()), binary.size())));
+    if (std::find(distinct_hashes.begin(), distinct_hashes.end(), hashes.back()) ==
+        distinct_hashes.end()) {
+      distinct_hashes.push_back(hashes.back());
+      distinct.push_back(module);
+      key += "|" + hashes.back();
+    }
+  }
+  const auto dir = options.cache_dir.empty() ? default_cache_dir() : options.cache_dir;
+  const std::filesystem::path path = dir / ("set-" + sha256_hex(key).substr(0, 32) + ".so");
+
+  std::lock_guard lock(g_sets_mutex);
+  auto& sets = loaded_sets();
+  auto it = sets.find(path.string());
+  if (it == sets.end()) {
+    LoadedSet set;
+    std::error_code ec;
+    Status built;
+    if (!std::filesystem::exists(path, ec) || !options.compile) {
+      if (options.compile)
+        built = build_set(distinct, distinct_hashes, path, options, id, set.errors);
+      else
+        built = make_error(ErrorCode::not_found, "no AOT object for this set of modules");
+    } else {
+      set.errors = decode_errors(path.string() + ".errors");
+    }
+    if (built) {
+      set.handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+      if (!set.handle)
+        built = make_error(ErrorCode::invalid_module,
+                           std::string("cannot load ") + path.string() + ": " + dlerror());
+    }
+    if (!built) {
+      for (size_t i = 0; i < modules.size(); ++i) out.push_back(built.error());
+      return out;
+    }
+    it = sets.emplace(path.string(), std::move(set)).first;
+  }
+  aot_rt::ensure_initialized();
+  for (size_t i = 0; i < modules.size(); ++i) {
+    if (auto error = it->second.errors.find(hashes[i]); error != it->second.errors.end()) {
+      out.push_back(make_error(ErrorCode::invalid_module, error->second));
+      continue;
+    }
+    const std::string symbol = part_name(hashes[i]) + "_reglet_aot_module";
+    auto entry = reinterpret_cast<reglet_aot_entry_fn>(dlsym(it->second.handle, symbol.c_str()));
+    const reglet_aot_module* desc = entry ? entry() : nullptr;
+    if (!desc || desc->abi_version != REGLET_AOT_ABI_VERSION || desc->module_sha256 != hashes[i]) {
+      out.push_back(
+          make_error(ErrorCode::invalid_module, path.string() + " lacks module " + hashes[i]));
+      continue;
+    }
+    if (bound_set_modules().insert(desc).second) {
+      desc->bind(api);
+      desc->init_module();
+    }
+    out.push_back(desc);
+  }
+  return out;
 }
 
 }  // namespace reglet::engine::aot

@@ -26,6 +26,9 @@ struct AotOptions {
   bool compile = true;
   // The compiler (default: $CC, else cc).
   std::string compiler;
+  // The optimisation flag (default -O2). Part of the cache key. The spec testsuite compiles
+  // thousands of small modules once each and uses -O0.
+  std::string optimisation;
 };
 
 // Modules linked into the binary (the built-in plugins), found by the hash of their prepared
@@ -47,5 +50,23 @@ std::filesystem::path cached_object_path(const PreparedModule& prepared, const A
 bool has_object(const PreparedModule& prepared, const AotOptions& options);
 
 std::unique_ptr<Engine> make_aot_engine(AotOptions options = {});
+
+// ---------------------------------------------------------------------------------------------
+// Test-only: what the spec testsuite needs and plugins never do (linking modules to each other,
+// memories, tables and globals shared between instances). The caller drives the raw ABI of
+// aot_abi.h itself.
+
+// A host API with the wasm-rt slots and the unwind functions filled in; call_import and
+// import_object are the caller's to set.
+reglet_aot_host_api base_host_api();
+
+// Compiles `modules` into one shared object (one translation unit each, compiled in parallel,
+// cached under options.cache_dir by the modules' hashes and the codegen id), loads it, binds
+// every module to `api` (which must outlive the process's use of them) and initialises it. One
+// entry per module, in order: its description, or why it could not be generated or compiled
+// (the others are still usable). Identical modules share one description.
+std::vector<Result<const reglet_aot_module*>> load_module_set(
+    const std::vector<const PreparedModule*>& modules, const AotOptions& options,
+    const reglet_aot_host_api* api);
 
 }  // namespace reglet::engine::aot

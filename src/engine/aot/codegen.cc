@@ -1,8 +1,6 @@
 #include "engine/aot/codegen.h"
 
 #include <openssl/evp.h>
-
-#include "engine/aot/aot_abi.h"
 #include <wabt/apply-names.h>
 #include <wabt/binary-reader-ir.h>
 #include <wabt/binary-reader.h>
@@ -14,20 +12,32 @@
 #include <wabt/stream.h>
 #include <wabt/validator.h>
 
+#include <cctype>
+#include <cstdio>
 #include <map>
 #include <regex>
 #include <sstream>
 #include <vector>
 
+#include "engine/aot/aot_abi.h"
+#include "engine/aot/simd_lower.h"
+
 namespace reglet::engine::aot {
 namespace {
 
+// Value types as aot_abi.h spells them.
 char type_letter(wabt::Type type) {
   switch (type) {
     case wabt::Type::I32: return 'i';
     case wabt::Type::I64: return 'j';
     case wabt::Type::F32: return 'f';
     case wabt::Type::F64: return 'd';
+    case wabt::Type::V128:
+      return 'V';
+    case wabt::Type::FuncRef:
+      return 'r';
+    case wabt::Type::ExternRef:
+      return 'e';
     default: return '?';
   }
 }
@@ -38,14 +48,58 @@ std::string letters(const wabt::TypeVector& types) {
   return out;
 }
 
+// After the SIMD lowering a v128 is two i64 at the C level.
+std::string lowered_letters(std::string_view original) {
+  std::string out;
+  for (char c : original) out += c == 'V' ? std::string("jj") : std::string(1, c);
+  return out;
+}
+
+size_t slot_count(std::string_view original) {
+  size_t n = 0;
+  for (char c : original) n += c == 'V' ? 2 : c == 'r' ? 3 : 1;
+  return n;
+}
+
 const char* c_type(char letter) {
   switch (letter) {
     case 'i': return "u32";
     case 'j': return "u64";
     case 'f': return "f32";
     case 'd': return "f64";
+    case 'e':
+      return "wasm_rt_externref_t";
+    case 'r':
+      return "wasm_rt_funcref_t";
     default: return "void";
   }
+}
+
+// wasm2c's result type for `lowered` results.
+std::string c_result_type(std::string_view lowered) {
+  if (lowered.empty()) return "void";
+  if (lowered.size() == 1) return c_type(lowered[0]);
+  return "struct wasm_multi_" + std::string(lowered);
+}
+
+// wasm2c 1.0.32's name mangling: letters, digits and '_' stay, anything else (and 'Z', the escape
+// character) becomes Z and two hex digits per byte.
+std::string mangle(std::string_view name) {
+  std::string out;
+  for (unsigned char c : name) {
+    if ((std::isalnum(c) || c == '_') && c != 'Z' && c < 0x80) {
+      out += static_cast<char>(c);
+    } else {
+      char buffer[4];
+      std::snprintf(buffer, sizeof buffer, "Z%02X", c);
+      out += buffer;
+    }
+  }
+  return out;
+}
+
+std::string import_c_name(std::string_view module, std::string_view field) {
+  return "Z_" + mangle(module) + "Z_" + mangle(field);
 }
 
 // A C string literal.
@@ -55,7 +109,8 @@ std::string quoted(std::string_view text) {
     if (c == '"' || c == '\\') {
       out += '\\';
       out += static_cast<char>(c);
-    } else if (c < 0x20 || c >= 0x7f) {
+    } else if (c < 0x20 || c >= 0x7f || c == '?') {
+      // Octal escapes, and '?' too so that no trigraph can form.
       char buffer[8];
       std::snprintf(buffer, sizeof buffer, "\\%03o", c);
       out += buffer;
@@ -66,34 +121,75 @@ std::string quoted(std::string_view text) {
   return out + "\"";
 }
 
-// Value to raw bits: f32/f64 by memcpy so that NaN payloads survive.
-std::string to_bits(char letter, const std::string& expr) {
+// Statements storing C value `expr` (type `letter`) into slots[k...]; advances k.
+std::string store_slots(char letter, const std::string& expr, const std::string& slots, size_t& k) {
+  const std::string at = slots + "[" + std::to_string(k) + "]";
+  std::string out;
   switch (letter) {
-    case 'i': return "(uint64_t)(" + expr + ")";
-    case 'j': return "(uint64_t)(" + expr + ")";
-    case 'f': return "reglet_f32_bits(" + expr + ")";
-    case 'd': return "reglet_f64_bits(" + expr + ")";
+    case 'i':
+      out = at + " = (uint64_t)(u32)(" + expr + ");";
+      break;
+    case 'j':
+      out = at + " = (uint64_t)(" + expr + ");";
+      break;
+    case 'f':
+      out = at + " = reglet_f32_bits(" + expr + ");";
+      break;
+    case 'd':
+      out = at + " = reglet_f64_bits(" + expr + ");";
+      break;
+    case 'e':
+      out = at + " = (uint64_t)(uintptr_t)(" + expr + ");";
+      break;
+    case 'r':
+      out = "reglet_funcref_slots(" + expr + ", &" + at + ");";
+      k += 3;
+      return out;
   }
-  return "0";
+  ++k;
+  return out;
 }
 
-std::string from_bits(char letter, const std::string& expr) {
+// The C value of type `letter` in slots[k...]; advances k.
+std::string load_slots(char letter, const std::string& slots, size_t& k) {
+  const std::string at = slots + "[" + std::to_string(k) + "]";
+  std::string out;
   switch (letter) {
-    case 'i': return "(u32)(" + expr + ")";
-    case 'j': return "(u64)(" + expr + ")";
-    case 'f': return "reglet_bits_f32(" + expr + ")";
-    case 'd': return "reglet_bits_f64(" + expr + ")";
+    case 'i':
+      out = "(u32)" + at;
+      break;
+    case 'j':
+      out = "(u64)" + at;
+      break;
+    case 'f':
+      out = "reglet_bits_f32(" + at + ")";
+      break;
+    case 'd':
+      out = "reglet_bits_f64(" + at + ")";
+      break;
+    case 'e':
+      out = "(wasm_rt_externref_t)(uintptr_t)" + at;
+      break;
+    case 'r':
+      out = "reglet_slots_funcref(&" + at + ")";
+      k += 3;
+      return out;
   }
-  return "0";
+  ++k;
+  return out;
 }
 
+void replace_all(std::string& text, const std::string& from, const std::string& to) {
+  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
+    text.replace(at, from.size(), to);
+  }
+}
+
+// What the glue needs from wasm2c's header: the instance struct's fields (name by type, in order)
+// and the parameters of <name>_instantiate (one per imported module, in wasm2c's order).
 struct HeaderInfo {
-  // C names by (module, field) and by export name, from wasm2c's "/* import: 'm' 'f' */" and
-  // "/* export: 'n' */" comments: the header groups imports by module, so order is no guide.
-  std::map<std::pair<std::string, std::string>, std::string> import_functions;
-  std::map<std::string, std::string> export_functions;
-  std::vector<std::pair<std::string, std::string>> fields;  // (type, name) of the instance
-  size_t instantiate_contexts = 0;  // import-module parameters of <name>_instantiate
+  std::vector<std::pair<std::string, std::string>> fields;  // (type, name); pointers keep '*'
+  std::vector<std::string> instantiate_params;              // after the instance pointer
 };
 
 Result<HeaderInfo> parse_header(const std::string& header, const std::string& name) {
@@ -102,14 +198,11 @@ Result<HeaderInfo> parse_header(const std::string& header, const std::string& na
   std::string line;
   const std::string struct_open = "typedef struct Z_" + name + "_instance_t {";
   const std::string instantiate = "void Z_" + name + "_instantiate(";
-  static const std::regex kDeclaration(R"(^[A-Za-z_][A-Za-z0-9_]*\*? ([A-Za-z_][A-Za-z0-9_]*)\()");
-  static const std::regex kField(R"(^  ([A-Za-z_][A-Za-z0-9_ ]*\*?) ([A-Za-z_][A-Za-z0-9_]*);$)");
-  static const std::regex kImportComment(R"(^/\* import: '(.*)' '(.*)' \*/$)");
-  static const std::regex kExportComment(R"(^/\* export: '(.*)' \*/$)");
+  // "  u32 w2c_g0;", "  u32 *Z_MZ_g;", "  struct Z_M_instance_t* Z_M_instance;"
+  static const std::regex kField(
+      R"(^  ([A-Za-z_][A-Za-z0-9_ ]*?) ?(\*?) ?(\*?)([A-Za-z_][A-Za-z0-9_]*);$)");
   bool in_struct = false;
-  enum { none, import_next, export_next } pending = none;
-  std::pair<std::string, std::string> pending_import;
-  std::string pending_export;
+  bool found_instantiate = false;
   while (std::getline(lines, line)) {
     if (in_struct) {
       if (line.rfind("} Z_", 0) == 0) {
@@ -117,7 +210,11 @@ Result<HeaderInfo> parse_header(const std::string& header, const std::string& na
         continue;
       }
       std::smatch match;
-      if (std::regex_match(line, match, kField)) info.fields.emplace_back(match[1], match[2]);
+      if (std::regex_match(line, match, kField)) {
+        std::string type = match[1];
+        if (match[2].length() || match[3].length()) type += "*";
+        info.fields.emplace_back(type, match[4]);
+      }
       continue;
     }
     if (line == struct_open) {
@@ -125,34 +222,92 @@ Result<HeaderInfo> parse_header(const std::string& header, const std::string& na
       continue;
     }
     if (line.rfind(instantiate, 0) == 0) {
-      info.instantiate_contexts = static_cast<size_t>(std::count(line.begin(), line.end(), ','));
-      continue;
-    }
-    std::smatch comment;
-    if (std::regex_match(line, comment, kImportComment)) {
-      pending = import_next;
-      pending_import = {comment[1], comment[2]};
-      continue;
-    }
-    if (std::regex_match(line, comment, kExportComment)) {
-      pending = export_next;
-      pending_export = comment[1];
-      continue;
-    }
-    if (pending != none) {
-      std::smatch match;
-      if (!std::regex_search(line, match, kDeclaration)) {
-        return make_error(ErrorCode::internal, "unexpected declaration in wasm2c header: " + line);
+      found_instantiate = true;
+      const size_t open = line.find('(');
+      const size_t close = line.rfind(')');
+      std::string params = line.substr(open + 1, close - open - 1);
+      size_t start = 0;
+      bool first = true;
+      while (start <= params.size()) {
+        size_t comma = params.find(", ", start);
+        if (comma == std::string::npos) comma = params.size();
+        if (!first) info.instantiate_params.push_back(params.substr(start, comma - start));
+        first = false;
+        start = comma + 2;
       }
-      if (pending == import_next) {
-        info.import_functions[pending_import] = match[1];
-      } else {
-        info.export_functions[pending_export] = match[1];
-      }
-      pending = none;
     }
   }
+  if (!found_instantiate) {
+    return make_error(ErrorCode::internal,
+                      "wasm2c header does not declare the instantiate function");
+  }
   return info;
+}
+
+struct Import {
+  std::string module, field;
+  int kind = REGLET_AOT_FUNC;
+  std::string params, results;  // func: signature; global: type in params; table: element type
+  bool mutable_ = false;
+  wabt::Limits limits;
+};
+
+struct Export {
+  std::string name;
+  int kind = REGLET_AOT_FUNC;
+  std::string params, results;
+  bool mutable_ = false;
+  wabt::Limits limits;
+  std::string c_name;
+};
+
+std::string instance_type_of(const std::string& name) {
+  return "Z_" + name + "_instance_t";
+}
+
+std::string limits_c(const wabt::Limits& limits) {
+  return "{" + std::to_string(limits.initial) + "ull, " + std::to_string(limits.max) + "ull, " +
+         (limits.has_max ? "1" : "0") + "}";
+}
+
+// wasm-rt, forwarded to the host's implementation (rt.cc); slot numbers match aot_engine.cc.
+// `reglet_rt_host` is set by every module's bind().
+std::string runtime_forwards() {
+  std::ostringstream g;
+  g << "#include <stdarg.h>\n"
+    << "typedef uint32_t (*reglet_register_type_fn)(uint32_t, uint32_t, const int*);\n"
+    << "void wasm_rt_trap(wasm_rt_trap_t t) { ((void (*)(wasm_rt_trap_t))reglet_rt_host->rt[0])(t);"
+       " abort(); }\n"
+    << "bool wasm_rt_is_initialized(void) { return true; }\n"
+    << "uint32_t wasm_rt_register_func_type(uint32_t p, uint32_t r, ...) {\n"
+    << "  int types[1024]; va_list args; va_start(args, r);\n"
+    << "  if (p + r > 1024) abort();\n"
+    << "  for (uint32_t i = 0; i < p + r; ++i) types[i] = va_arg(args, int);\n"
+    << "  va_end(args);\n"
+    << "  return ((reglet_register_type_fn)reglet_rt_host->rt[1])(p, r, types);\n}\n"
+    << "void wasm_rt_allocate_memory(wasm_rt_memory_t* m, uint32_t i, uint32_t x) {"
+       " ((void (*)(wasm_rt_memory_t*, uint32_t, uint32_t))reglet_rt_host->rt[2])(m, i, x); }\n"
+    << "uint32_t wasm_rt_grow_memory(wasm_rt_memory_t* m, uint32_t d) {"
+       " return ((uint32_t (*)(wasm_rt_memory_t*, uint32_t))reglet_rt_host->rt[3])(m, d); }\n"
+    << "void wasm_rt_free_memory(wasm_rt_memory_t* m) {"
+       " ((void (*)(wasm_rt_memory_t*))reglet_rt_host->rt[4])(m); }\n"
+    << "void wasm_rt_allocate_funcref_table(wasm_rt_funcref_table_t* t, uint32_t e, uint32_t x)"
+       " { ((void (*)(wasm_rt_funcref_table_t*, uint32_t, uint32_t))reglet_rt_host->rt[5])(t, e,"
+       " x); }\n"
+    << "void wasm_rt_free_funcref_table(wasm_rt_funcref_table_t* t) {"
+       " ((void (*)(wasm_rt_funcref_table_t*))reglet_rt_host->rt[6])(t); }\n"
+    << "uint32_t wasm_rt_grow_funcref_table(wasm_rt_funcref_table_t* t, uint32_t d,"
+       " wasm_rt_funcref_t v) { return ((uint32_t (*)(wasm_rt_funcref_table_t*, uint32_t,"
+       " wasm_rt_funcref_t))reglet_rt_host->rt[7])(t, d, v); }\n"
+    << "void wasm_rt_allocate_externref_table(wasm_rt_externref_table_t* t, uint32_t e,"
+       " uint32_t x) { ((void (*)(wasm_rt_externref_table_t*, uint32_t, uint32_t))"
+       "reglet_rt_host->rt[8])(t, e, x); }\n"
+    << "void wasm_rt_free_externref_table(wasm_rt_externref_table_t* t) {"
+       " ((void (*)(wasm_rt_externref_table_t*))reglet_rt_host->rt[9])(t); }\n"
+    << "uint32_t wasm_rt_grow_externref_table(wasm_rt_externref_table_t* t, uint32_t d,"
+       " wasm_rt_externref_t v) { return ((uint32_t (*)(wasm_rt_externref_table_t*, uint32_t,"
+       " wasm_rt_externref_t))reglet_rt_host->rt[10])(t, d, v); }\n\n";
+  return g.str();
 }
 
 }  // namespace
@@ -170,10 +325,18 @@ std::string sha256_hex(std::string_view data) {
   return out;
 }
 
+std::string runtime_part_c() {
+  return "/* Generated by reglet: wasm-rt for a shared object made of several modules. */\n"
+         "#include \"wasm-rt.h\"\n#include \"aot_abi.h\"\n"
+         "const reglet_aot_host_api* reglet_rt_host;\n" +
+         runtime_forwards();
+}
+
 Result<GeneratedC> generate_c(const PreparedModule& prepared, const std::string& name,
                               Linkage linkage, const std::string& codegen_id) {
   GeneratedC out;
   out.name = name;
+  out.stem = linkage == Linkage::shared_part ? name : "module";
   const auto& binary = prepared.binary();
   out.sha256 = sha256_hex(
       std::string_view(reinterpret_cast<const char*>(binary.data()), binary.size()));
@@ -189,46 +352,65 @@ Result<GeneratedC> generate_c(const PreparedModule& prepared, const std::string&
                       "prepared module does not validate: " +
                           wabt::FormatErrorsToString(errors, wabt::Location::Type::Binary));
   }
-  wabt::GenerateNames(&module);
-  (void)wabt::ApplyNames(&module);
 
-  wabt::MemoryStream c_stream, h_stream;
-  wabt::WriteCOptions options;
-  options.module_name = name;
-  if (wabt::Failed(wabt::WriteC(&c_stream, &h_stream, "module.h", &module, options))) {
-    return make_error(ErrorCode::internal, "wasm2c could not write C for the module");
-  }
-  const auto& c_data = c_stream.output_buffer().data;
-  const auto& h_data = h_stream.output_buffer().data;
-  out.module_c.assign(c_data.begin(), c_data.end());
-  out.module_h.assign(h_data.begin(), h_data.end());
-
-  auto header = parse_header(out.module_h, name);
-  if (!header) return header.error();
-
-  // Function imports and exports, as the IR lists them (the header follows the same order).
-  struct Import {
-    std::string module, field, params, results;
-  };
+  // Imports and exports as the module declares them, before the SIMD lowering changes types.
   std::vector<Import> imports;
   for (const wabt::Import* import : module.imports) {
-    if (import->kind() != wabt::ExternalKind::Func) {
-      return make_error(ErrorCode::abi_error,
-                        "the AOT tier supports function imports only (" + import->module_name +
-                            "." + import->field_name + ")");
+    Import i;
+    i.module = import->module_name;
+    i.field = import->field_name;
+    i.kind = REGLET_AOT_FUNC;
+    switch (import->kind()) {
+      case wabt::ExternalKind::Func: {
+        const auto& sig = wabt::cast<wabt::FuncImport>(import)->func.decl.sig;
+        i.params = letters(sig.param_types);
+        i.results = letters(sig.result_types);
+        break;
+      }
+      case wabt::ExternalKind::Memory:
+        i.kind = REGLET_AOT_MEMORY;
+        i.limits = wabt::cast<wabt::MemoryImport>(import)->memory.page_limits;
+        break;
+      case wabt::ExternalKind::Table: {
+        const wabt::Table& table = wabt::cast<wabt::TableImport>(import)->table;
+        i.kind = REGLET_AOT_TABLE;
+        i.params = std::string(1, type_letter(table.elem_type));
+        i.limits = table.elem_limits;
+        break;
+      }
+      case wabt::ExternalKind::Global: {
+        const wabt::Global& global = wabt::cast<wabt::GlobalImport>(import)->global;
+        i.kind = REGLET_AOT_GLOBAL;
+        i.params = std::string(1, type_letter(global.type));
+        i.mutable_ = global.mutable_;
+        break;
+      }
+      default:
+        return make_error(ErrorCode::abi_error, "the AOT tier cannot import " +
+                                                    import->module_name + "." + import->field_name +
+                                                    " (a tag)");
     }
-    const auto& sig = wabt::cast<wabt::FuncImport>(import)->func.decl.sig;
-    imports.push_back({import->module_name, import->field_name, letters(sig.param_types),
-                       letters(sig.result_types)});
+    imports.push_back(std::move(i));
   }
-  struct Export {
-    std::string name;
-    int kind;
-    std::string params, results;
-  };
+  // wasm2c 1.0.32 aborts the process when one name is imported twice as different kinds or types
+  // (it declares one C symbol per name).
+  for (size_t a = 0; a < imports.size(); ++a) {
+    for (size_t b = a + 1; b < imports.size(); ++b) {
+      const Import& x = imports[a];
+      const Import& y = imports[b];
+      if (x.module == y.module && x.field == y.field &&
+          (x.kind != y.kind || x.params != y.params || x.results != y.results)) {
+        return make_error(ErrorCode::abi_error, "wasm2c cannot import " + x.module + "." + x.field +
+                                                    " twice with different types");
+      }
+    }
+  }
   std::vector<Export> exports;
   for (const wabt::Export* export_ : module.exports) {
-    Export e{export_->name, REGLET_AOT_FUNC, "", ""};
+    Export e;
+    e.name = export_->name;
+    e.kind = REGLET_AOT_FUNC;
+    e.c_name = "Z_" + name + "Z_" + mangle(export_->name);
     switch (export_->kind) {
       case wabt::ExternalKind::Func: {
         const wabt::Func* func = module.GetFunc(export_->var);
@@ -236,137 +418,319 @@ Result<GeneratedC> generate_c(const PreparedModule& prepared, const std::string&
         e.results = letters(func->decl.sig.result_types);
         break;
       }
-      case wabt::ExternalKind::Memory: e.kind = REGLET_AOT_MEMORY; break;
-      case wabt::ExternalKind::Table: e.kind = REGLET_AOT_TABLE; break;
-      default: e.kind = REGLET_AOT_GLOBAL; break;
+      case wabt::ExternalKind::Memory:
+        e.kind = REGLET_AOT_MEMORY;
+        e.limits = module.GetMemory(export_->var)->page_limits;
+        break;
+      case wabt::ExternalKind::Table: {
+        const wabt::Table* table = module.GetTable(export_->var);
+        e.kind = REGLET_AOT_TABLE;
+        e.params = std::string(1, type_letter(table->elem_type));
+        e.limits = table->elem_limits;
+        break;
+      }
+      case wabt::ExternalKind::Global: {
+        const wabt::Global* global = module.GetGlobal(export_->var);
+        e.kind = REGLET_AOT_GLOBAL;
+        e.params = std::string(1, type_letter(global->type));
+        e.mutable_ = global->mutable_;
+        break;
+      }
+      default:
+        return make_error(ErrorCode::abi_error,
+                          "the AOT tier cannot export " + export_->name + " (a tag)");
     }
     exports.push_back(std::move(e));
   }
-  std::vector<std::string> import_names, export_names;
-  for (const Import& import : imports) {
-    auto it = header->import_functions.find({import.module, import.field});
-    if (it == header->import_functions.end()) {
-      return make_error(ErrorCode::internal, "wasm2c header does not declare import " +
-                                                 import.module + "." + import.field);
-    }
-    import_names.push_back(it->second);
+  std::vector<char> own_global_types;  // as declared, in order
+  for (size_t i = module.num_global_imports; i < module.globals.size(); ++i) {
+    own_global_types.push_back(type_letter(module.globals[i]->type));
   }
-  for (const Export& e : exports) {
-    auto it = header->export_functions.find(e.name);
-    if (it == header->export_functions.end()) {
-      return make_error(ErrorCode::internal, "wasm2c header does not declare export " + e.name);
-    }
-    export_names.push_back(it->second);
+  std::vector<bool> own_global_mutable;
+  for (size_t i = module.num_global_imports; i < module.globals.size(); ++i) {
+    own_global_mutable.push_back(module.globals[i]->mutable_);
   }
 
-  // Globals: the scalar fields of the instance struct, in module order.
-  std::vector<std::pair<std::string, char>> global_fields;
-  std::string memory_field;
-  for (const auto& [type, field] : header->fields) {
-    if (type == "u32") global_fields.emplace_back(field, 'i');
-    else if (type == "u64") global_fields.emplace_back(field, 'j');
-    else if (type == "f32") global_fields.emplace_back(field, 'f');
-    else if (type == "f64") global_fields.emplace_back(field, 'd');
-    else if (type == "v128" || type == "wasm_rt_funcref_t" || type == "wasm_rt_externref_t")
-      global_fields.emplace_back(field, '\0');
-    else if (type == "wasm_rt_memory_t" && memory_field.empty()) memory_field = field;
+  std::vector<SimdHelper> helpers;
+  if (uses_v128(module)) {
+    auto lowered = lower_simd(module);
+    if (!lowered) return std::move(lowered).error();
+    helpers = std::move(*lowered);
   }
-  if (global_fields.size() != module.globals.size() - module.num_global_imports) {
+
+  wabt::GenerateNames(&module);
+  (void)wabt::ApplyNames(&module);
+
+  wabt::MemoryStream c_stream, h_stream;
+  wabt::WriteCOptions options;
+  options.module_name = name;
+  if (wabt::Failed(
+          wabt::WriteC(&c_stream, &h_stream, (out.stem + ".h").c_str(), &module, options))) {
+    return make_error(ErrorCode::internal, "wasm2c could not write C for the module");
+  }
+  const auto& c_data = c_stream.output_buffer().data;
+  const auto& h_data = h_stream.output_buffer().data;
+  out.module_c.assign(c_data.begin(), c_data.end());
+  out.module_h.assign(h_data.begin(), h_data.end());
+  // wasm2c writes import and export names into C comments as they are: a name holding "*/" ends
+  // the comment early and the C does not compile. The comments carry nothing we need.
+  for (const Export& e : exports) {
+    if (e.name.find("*/") == std::string::npos) continue;
+    for (std::string* text : {&out.module_c, &out.module_h}) {
+      replace_all(*text, "/* export: '" + e.name + "' */", "/* export */");
+    }
+  }
+  for (const Import& i : imports) {
+    if (i.module.find("*/") == std::string::npos && i.field.find("*/") == std::string::npos) {
+      continue;
+    }
+    for (std::string* text : {&out.module_c, &out.module_h}) {
+      replace_all(*text, "/* import: '" + i.module + "' '" + i.field + "' */", "/* import */");
+    }
+  }
+
+  // wasm2c 1.0.32 initialises a table element that refers to an imported function with the
+  // address of the instance's field holding the import's context instead of the context itself
+  // (elem segments and table.init only; ref.func is right), so a call_indirect through such an
+  // element hands the import garbage. The offsets are made one-based, so that zero still means
+  // "the instance itself", and the field is read.
+  replace_all(out.module_c, ", offsetof(" + instance_type_of(name) + ", ",
+              ", 1 + offsetof(" + instance_type_of(name) + ", ");
+  replace_all(out.module_c, "(char*)module_instance + src_expr->module_offset}",
+              "src_expr->module_offset ? *(void**)((char*)module_instance +"
+              " src_expr->module_offset - 1) : module_instance}");
+
+  // wasm2c 1.0.32 applies the data segments (init_memories) before the element segments
+  // (init_tables); the spec applies element segments first, and what an instantiation wrote before
+  // it trapped stays written (to an imported table, say). Neither function depends on the other.
+  replace_all(out.module_c, "\n  init_memories(instance);\n  init_tables(instance);\n",
+              "\n  init_tables(instance);\n  init_memories(instance);\n");
+
+  auto header = parse_header(out.module_h, name);
+  if (!header) return header.error();
+
+  // The instance's fields: its own memory and its own globals, in module order (imported ones are
+  // pointers).
+  std::string memory_expr;
+  std::vector<std::pair<std::string, char>> global_fields;
+  for (const auto& [type, field] : header->fields) {
+    if (type == "u32" || type == "u64" || type == "f32" || type == "f64" ||
+        type == "wasm_rt_funcref_t" || type == "wasm_rt_externref_t") {
+      global_fields.emplace_back(field, type[0] == 'w' ? '\0' : type[0]);
+    } else if (type == "wasm_rt_memory_t" && memory_expr.empty()) {
+      memory_expr = "&inst->" + field;
+    }
+  }
+  // Lowered v128 globals add a field each (the high halves, at the end); the module's own list
+  // is the first ones.
+  if (global_fields.size() < own_global_types.size()) {
     return make_error(ErrorCode::internal, "wasm2c instance struct does not list the globals");
+  }
+  global_fields.resize(own_global_types.size());
+  for (size_t i = 0; i < global_fields.size(); ++i) {
+    const char t = own_global_types[i];
+    global_fields[i].second = (t == 'i' || t == 'j' || t == 'f' || t == 'd') ? t : '\0';
+  }
+  if (memory_expr.empty()) {
+    for (const Import& i : imports) {
+      if (i.kind == REGLET_AOT_MEMORY) {
+        memory_expr = "inst->" + import_c_name(i.module, i.field);
+        break;
+      }
+    }
   }
 
   const std::string instance_type = "Z_" + name + "_instance_t";
   std::ostringstream g;
   g << "/* Generated by reglet for module " << out.sha256 << ". */\n"
-    << "#include <stddef.h>\n#include <string.h>\n#include \"aot_abi.h\"\n";
-  // Import functions get module-specific names, so that several modules can be linked into one
-  // binary: every module's header would otherwise declare the same Z_reglet_hostZ_... symbols.
+    << "#include <stddef.h>\n#include <stdint.h>\n#include <string.h>\n#include \"aot_abi.h\"\n";
+  // Imports get module-specific names, so that several modules can be linked into one binary or
+  // shared object: every module's header would otherwise declare the same Z_<module>Z_<field>.
+  // A name imported twice is declared once by wasm2c; the first import defines it.
+  std::map<std::string, size_t> defined_imports;
   for (size_t i = 0; i < imports.size(); ++i) {
-    g << "#define " << import_names[i] << " " << name << "__import_" << i << "\n";
+    const std::string c_name = import_c_name(imports[i].module, imports[i].field);
+    if (defined_imports.emplace(c_name, i).second) {
+      g << "#define " << c_name << " " << name << "__import_" << i << "\n";
+    }
   }
-  g << "#include \"module.c\"\n\n"
-    << "static const reglet_aot_host_api* reglet_host;\n"
-    << "static inline uint64_t reglet_f32_bits(f32 v) { uint32_t b; memcpy(&b, &v, 4); return b; }\n"
-    << "static inline uint64_t reglet_f64_bits(f64 v) { uint64_t b; memcpy(&b, &v, 8); return b; }\n"
+  for (size_t k = 0; k < helpers.size(); ++k) {
+    g << "#define " << import_c_name(kSimdModule, helpers[k].field) << " " << name << "__simd_" << k
+      << "\n";
+  }
+  g << "#include \"" << out.stem << ".c\"\n\n"
+    << "static const reglet_aot_host_api* reglet_host;\n";
+  switch (linkage) {
+    case Linkage::shared:
+      g << "static const reglet_aot_host_api* reglet_rt_host;\n" << runtime_forwards();
+      break;
+    case Linkage::shared_part:
+      g << "extern const reglet_aot_host_api* reglet_rt_host;\n";
+      break;
+    case Linkage::builtin:
+      break;
+  }
+  g << "static inline uint64_t reglet_f32_bits(f32 v) { uint32_t b; memcpy(&b, &v, 4); return b; "
+       "}\n"
+    << "static inline uint64_t reglet_f64_bits(f64 v) { uint64_t b; memcpy(&b, &v, 8); return b; "
+       "}\n"
     << "static inline f32 reglet_bits_f32(uint64_t v) { uint32_t b = (uint32_t)v; f32 f; "
        "memcpy(&f, &b, 4); return f; }\n"
-    << "static inline f64 reglet_bits_f64(uint64_t v) { f64 d; memcpy(&d, &v, 8); return d; }\n\n";
+    << "static inline f64 reglet_bits_f64(uint64_t v) { f64 d; memcpy(&d, &v, 8); return d; }\n"
+    << "static inline void reglet_funcref_slots(wasm_rt_funcref_t r, uint64_t* s) {"
+       " s[0] = r.func_type; s[1] = (uint64_t)(uintptr_t)r.func;"
+       " s[2] = (uint64_t)(uintptr_t)r.module_instance; }\n"
+    << "static inline wasm_rt_funcref_t reglet_slots_funcref(const uint64_t* s) {"
+       " wasm_rt_funcref_t r; r.func_type = (uint32_t)s[0];"
+       " r.func = (wasm_rt_function_ptr_t)(uintptr_t)s[1];"
+       " r.module_instance = (void*)(uintptr_t)s[2]; return r; }\n\n";
 
-  if (linkage == Linkage::shared) {
-    // wasm-rt, forwarded to the host's implementation (rt.cc); slot numbers match aot_engine.cc.
-    g << "#include <stdarg.h>\n"
-      << "typedef uint32_t (*reglet_register_type_fn)(uint32_t, uint32_t, const int*);\n"
-      << "void wasm_rt_trap(wasm_rt_trap_t t) { ((void (*)(wasm_rt_trap_t))reglet_host->rt[0])(t);"
-         " abort(); }\n"
-      << "bool wasm_rt_is_initialized(void) { return true; }\n"
-      << "uint32_t wasm_rt_register_func_type(uint32_t p, uint32_t r, ...) {\n"
-      << "  int types[1024]; va_list args; va_start(args, r);\n"
-      << "  if (p + r > 1024) abort();\n"
-      << "  for (uint32_t i = 0; i < p + r; ++i) types[i] = va_arg(args, int);\n"
-      << "  va_end(args);\n"
-      << "  return ((reglet_register_type_fn)reglet_host->rt[1])(p, r, types);\n}\n"
-      << "void wasm_rt_allocate_memory(wasm_rt_memory_t* m, uint32_t i, uint32_t x) {"
-         " ((void (*)(wasm_rt_memory_t*, uint32_t, uint32_t))reglet_host->rt[2])(m, i, x); }\n"
-      << "uint32_t wasm_rt_grow_memory(wasm_rt_memory_t* m, uint32_t d) {"
-         " return ((uint32_t (*)(wasm_rt_memory_t*, uint32_t))reglet_host->rt[3])(m, d); }\n"
-      << "void wasm_rt_free_memory(wasm_rt_memory_t* m) {"
-         " ((void (*)(wasm_rt_memory_t*))reglet_host->rt[4])(m); }\n"
-      << "void wasm_rt_allocate_funcref_table(wasm_rt_funcref_table_t* t, uint32_t e, uint32_t x)"
-         " { ((void (*)(wasm_rt_funcref_table_t*, uint32_t, uint32_t))reglet_host->rt[5])(t, e, x);"
-         " }\n"
-      << "void wasm_rt_free_funcref_table(wasm_rt_funcref_table_t* t) {"
-         " ((void (*)(wasm_rt_funcref_table_t*))reglet_host->rt[6])(t); }\n"
-      << "uint32_t wasm_rt_grow_funcref_table(wasm_rt_funcref_table_t* t, uint32_t d,"
-         " wasm_rt_funcref_t v) { return ((uint32_t (*)(wasm_rt_funcref_table_t*, uint32_t,"
-         " wasm_rt_funcref_t))reglet_host->rt[7])(t, d, v); }\n"
-      << "void wasm_rt_allocate_externref_table(wasm_rt_externref_table_t* t, uint32_t e,"
-         " uint32_t x) { ((void (*)(wasm_rt_externref_table_t*, uint32_t, uint32_t))"
-         "reglet_host->rt[8])(t, e, x); }\n"
-      << "void wasm_rt_free_externref_table(wasm_rt_externref_table_t* t) {"
-         " ((void (*)(wasm_rt_externref_table_t*))reglet_host->rt[9])(t); }\n"
-      << "uint32_t wasm_rt_grow_externref_table(wasm_rt_externref_table_t* t, uint32_t d,"
-         " wasm_rt_externref_t v) { return ((uint32_t (*)(wasm_rt_externref_table_t*, uint32_t,"
-         " wasm_rt_externref_t))reglet_host->rt[10])(t, d, v); }\n\n";
-  }
-
-  // Imports: raw values to the host, which runs the host function (or the instrumentation's).
+  // Imports: functions call the host with slots; memories, tables and globals ask it for the
+  // object once, at instantiation.
   for (size_t i = 0; i < imports.size(); ++i) {
     const Import& import = imports[i];
-    const char result = import.results.empty() ? 0 : import.results[0];
-    g << (result ? c_type(result) : "void") << " " << name << "__import_" << i
-      << "(struct Z_" << import.module << "_instance_t* context";
+    const std::string c_name = import_c_name(import.module, import.field);
+    if (defined_imports.at(c_name) != i) continue;
+    const std::string context_type = "struct Z_" + mangle(import.module) + "_instance_t*";
+    const std::string stub = name + "__import_" + std::to_string(i);
+    if (import.kind != REGLET_AOT_FUNC) {
+      std::string type;
+      switch (import.kind) {
+        case REGLET_AOT_MEMORY:
+          type = "wasm_rt_memory_t*";
+          break;
+        case REGLET_AOT_TABLE:
+          type = import.params == "e" ? "wasm_rt_externref_table_t*" : "wasm_rt_funcref_table_t*";
+          break;
+        default:
+          type = std::string(c_type(import.params[0])) + "*";
+          break;
+      }
+      g << type << " " << stub << "(" << context_type << " context) {\n"
+        << "  void* object = reglet_host->import_object(context, " << i << "u);\n"
+        << "  if (!object) wasm_rt_trap((wasm_rt_trap_t)REGLET_AOT_HOST_TRAP);\n"
+        << "  return (" << type << ")object;\n}\n";
+      continue;
+    }
+    const std::string results = import.results;
+    g << c_result_type(results) << " " << stub << "(" << context_type << " context";
     for (size_t p = 0; p < import.params.size(); ++p) {
       g << ", " << c_type(import.params[p]) << " a" << p;
     }
-    g << ") {\n  uint64_t args[" << std::max<size_t>(import.params.size(), 1)
-      << "]; uint64_t results[1] = {0};\n";
+    g << ") {\n  uint64_t args[" << std::max<size_t>(slot_count(import.params), 1)
+      << "]; uint64_t results[" << std::max<size_t>(slot_count(results), 1) << "] = {0};\n";
+    size_t k = 0;
     for (size_t p = 0; p < import.params.size(); ++p) {
-      g << "  args[" << p << "] = " << to_bits(import.params[p], "a" + std::to_string(p)) << ";\n";
+      g << "  " << store_slots(import.params[p], "a" + std::to_string(p), "args", k) << "\n";
     }
     g << "  if (reglet_host->call_import(context, " << i
       << "u, args, results)) wasm_rt_trap((wasm_rt_trap_t)REGLET_AOT_HOST_TRAP);\n";
-    if (result) g << "  return " << from_bits(result, "results[0]") << ";\n";
+    k = 0;
+    if (results.size() == 1) {
+      g << "  return " << load_slots(results[0], "results", k) << ";\n";
+    } else if (results.size() > 1) {
+      g << "  " << c_result_type(results) << " out;\n";
+      for (size_t r = 0; r < results.size(); ++r) {
+        g << "  out." << results[r] << r << " = " << load_slots(results[r], "results", k) << ";\n";
+      }
+      g << "  return out;\n";
+    }
     g << "}\n";
   }
 
-  // Exports: one trampoline each.
+  // SIMD helpers: wasm-level i64 pairs to rs_v128 and back, around simd_c_library().
+  if (!helpers.empty()) {
+    g << simd_c_library() << "\n";
+    for (size_t k = 0; k < helpers.size(); ++k) {
+      const SimdHelper& helper = helpers[k];
+      const std::string params = lowered_letters(helper.params);
+      const std::string results = lowered_letters(helper.results);
+      g << c_result_type(results) << " " << name << "__simd_" << k << "(struct Z_"
+        << mangle(kSimdModule) << "_instance_t* context";
+      for (size_t p = 0; p < params.size(); ++p) g << ", " << c_type(params[p]) << " a" << p;
+      g << ") {\n";
+      std::string call = "rs_" + helper.field + "(";
+      bool first = true;
+      if (helper.memory) {
+        if (memory_expr.empty()) {
+          return make_error(ErrorCode::internal, "SIMD memory access without a memory");
+        }
+        g << "  " << instance_type << "* inst = (" << instance_type << "*)context;\n";
+        call += memory_expr;
+        first = false;
+      } else {
+        g << "  (void)context;\n";
+      }
+      size_t a = 0;
+      for (char c : helper.params) {
+        if (!first) call += ", ";
+        first = false;
+        if (c == 'V') {
+          call += "rs_make(a" + std::to_string(a) + ", a" + std::to_string(a + 1) + ")";
+          a += 2;
+        } else {
+          call += "a" + std::to_string(a++);
+        }
+      }
+      call += ")";
+      if (helper.results.empty()) {
+        g << "  " << call << ";\n";
+      } else if (helper.results == "V") {
+        g << "  rs_v128 r = " << call << ";\n  struct wasm_multi_jj out;\n"
+          << "  out.j0 = r.u64[0];\n  out.j1 = r.u64[1];\n  return out;\n";
+      } else {
+        g << "  return " << call << ";\n";
+      }
+      g << "}\n";
+    }
+  }
+
+  // Exports: one trampoline per function whose slots fit.
+  auto callable = [](const Export& e) {
+    return e.kind == REGLET_AOT_FUNC && e.params.find('?') == std::string::npos &&
+           e.results.find('?') == std::string::npos &&
+           slot_count(e.params) <= REGLET_AOT_MAX_SLOTS &&
+           slot_count(e.results) <= REGLET_AOT_MAX_SLOTS;
+  };
   for (size_t i = 0; i < exports.size(); ++i) {
     const Export& e = exports[i];
-    if (e.kind != REGLET_AOT_FUNC || e.params.find('?') != std::string::npos ||
-        e.results.find('?') != std::string::npos || e.results.size() > 1) {
-      continue;
-    }
+    if (!callable(e)) continue;
     g << "static void reglet_export_" << i
-      << "(void* instance, const uint64_t* args, uint64_t* results) {\n  ";
-    std::string call = export_names[i] + "((" + instance_type + "*)instance";
-    for (size_t p = 0; p < e.params.size(); ++p) {
-      call += ", " + from_bits(e.params[p], "args[" + std::to_string(p) + "]");
+      << "(void* instance, const uint64_t* args, uint64_t* results) {\n"
+      << "  (void)args; (void)results;\n  ";
+    std::string call = e.c_name + "((" + instance_type + "*)instance";
+    size_t k = 0;
+    for (char p : e.params) {
+      if (p == 'V') {
+        call += ", (u64)args[" + std::to_string(k) + "], (u64)args[" + std::to_string(k + 1) + "]";
+        k += 2;
+      } else {
+        call += ", " + load_slots(p, "args", k);
+      }
     }
     call += ")";
-    if (e.results.empty()) {
-      g << call << ";\n  (void)results;\n";
+    const std::string lowered = lowered_letters(e.results);
+    k = 0;
+    if (lowered.empty()) {
+      g << call << ";\n";
+    } else if (lowered.size() == 1) {
+      g << store_slots(lowered[0], call, "results", k) << "\n";
     } else {
-      g << "results[0] = " << to_bits(e.results[0], call) << ";\n";
+      g << c_result_type(lowered) << " r = " << call << ";\n";
+      size_t position = 0;
+      for (char r : e.results) {
+        if (r == 'V') {
+          g << "  results[" << k << "] = r.j" << position << "; results[" << k + 1 << "] = r.j"
+            << position + 1 << ";\n";
+          k += 2;
+          position += 2;
+        } else {
+          g << "  "
+            << store_slots(r, "r." + std::string(1, r) + std::to_string(position), "results", k)
+            << "\n";
+          ++position;
+        }
+      }
     }
     g << "}\n";
   }
@@ -376,65 +740,85 @@ Result<GeneratedC> generate_c(const PreparedModule& prepared, const std::string&
     << "  jmp_buf target;\n  jmp_buf* previous = reglet_host->push_unwind(&target);\n"
     << "  volatile int code = setjmp(target);\n  if (code == 0) {\n    switch (index) {\n";
   for (size_t i = 0; i < exports.size(); ++i) {
-    const Export& e = exports[i];
-    if (e.kind != REGLET_AOT_FUNC || e.params.find('?') != std::string::npos ||
-        e.results.find('?') != std::string::npos || e.results.size() > 1) {
-      continue;
-    }
+    if (!callable(exports[i])) continue;
     g << "      case " << i << ": reglet_export_" << i << "(instance, args, results); break;\n";
   }
   g << "      default: code = REGLET_AOT_NO_SUCH_EXPORT; break;\n    }\n  }\n"
     << "  reglet_host->pop_unwind(previous);\n  return code;\n}\n\n";
 
+  g << "static void* reglet_export_object(void* instance, uint32_t index) {\n"
+    << "  switch (index) {\n";
+  for (size_t i = 0; i < exports.size(); ++i) {
+    if (exports[i].kind == REGLET_AOT_FUNC) continue;
+    g << "    case " << i << ": return (void*)" << exports[i].c_name << "((" << instance_type
+      << "*)instance);\n";
+  }
+  g << "    default: (void)instance; return NULL;\n  }\n}\n\n";
+
   g << "static int reglet_instantiate(void* instance, void* context) {\n"
     << "  jmp_buf target;\n  jmp_buf* previous = reglet_host->push_unwind(&target);\n"
     << "  volatile int code = setjmp(target);\n  if (code == 0) {\n"
     << "    Z_" << name << "_instantiate((" << instance_type << "*)instance";
-  for (size_t i = 0; i < header->instantiate_contexts; ++i) g << ", context";
+  const std::string simd_context = "struct Z_" + mangle(kSimdModule) + "_instance_t*";
+  for (const std::string& param : header->instantiate_params) {
+    // The SIMD helpers' context is the instance itself (they reach its memory through it).
+    g << ", (" << param << ")" << (param == simd_context ? "instance" : "context");
+  }
   g << ");\n  }\n  reglet_host->pop_unwind(previous);\n  return code;\n}\n\n"
     << "static void reglet_free(void* instance) { Z_" << name << "_free((" << instance_type
     << "*)instance); }\n"
     << "static void reglet_init_module(void) { Z_" << name << "_init_module(); }\n"
-    << "static void reglet_bind(const reglet_aot_host_api* api) { reglet_host = api; }\n"
+    << "static void reglet_bind(const reglet_aot_host_api* api) { reglet_host = api;"
+    << (linkage == Linkage::builtin ? "" : " reglet_rt_host = api;") << " }\n"
     << "static void* reglet_memory(void* instance) { ";
-  if (memory_field.empty()) {
+  if (memory_expr.empty()) {
     g << "(void)instance; return NULL; }\n";
   } else {
-    g << "return &((" << instance_type << "*)instance)->" << memory_field << "; }\n";
+    g << instance_type << "* inst = (" << instance_type << "*)instance; return " << memory_expr
+      << "; }\n";
   }
 
   g << "\nstatic const reglet_aot_export reglet_exports[] = {\n";
   for (const Export& e : exports) {
     g << "  {" << quoted(e.name) << ", " << e.kind << ", " << quoted(e.params) << ", "
-      << quoted(e.results) << "},\n";
+      << quoted(e.results) << ", " << (e.mutable_ ? 1 : 0) << ", " << limits_c(e.limits) << ", "
+      << e.name.size() << "},\n";
   }
-  g << "  {NULL, 0, NULL, NULL}};\n"
+  g << "  {NULL, 0, NULL, NULL, 0, {0, 0, 0}, 0}};\n"
     << "static const reglet_aot_import reglet_imports[] = {\n";
   for (const Import& i : imports) {
     g << "  {" << quoted(i.module) << ", " << quoted(i.field) << ", " << quoted(i.params) << ", "
-      << quoted(i.results) << "},\n";
+      << quoted(i.results) << ", " << i.kind << ", " << (i.mutable_ ? 1 : 0) << ", "
+      << limits_c(i.limits) << ", " << i.module.size() << ", " << i.field.size() << "},\n";
   }
-  g << "  {NULL, NULL, NULL, NULL}};\n"
+  g << "  {NULL, NULL, NULL, NULL, 0, 0, {0, 0, 0}, 0, 0}};\n"
     << "static const reglet_aot_global reglet_globals[] = {\n";
   for (size_t i = 0; i < global_fields.size(); ++i) {
-    const bool mutable_ = module.globals[module.num_global_imports + i]->mutable_;
     g << "  {offsetof(" << instance_type << ", " << global_fields[i].first << "), "
-      << static_cast<int>(global_fields[i].second) << ", " << (mutable_ ? 1 : 0) << "},\n";
+      << static_cast<int>(global_fields[i].second) << ", " << (own_global_mutable[i] ? 1 : 0)
+      << "},\n";
   }
   g << "  {0, 0, 0}};\n\n"
     << "static const reglet_aot_module reglet_module = {\n"
     << "  REGLET_AOT_ABI_VERSION, " << quoted(out.sha256) << ", " << quoted(codegen_id) << ",\n"
     << "  sizeof(" << instance_type << "), _Alignof(" << instance_type << "),\n"
     << "  reglet_bind, reglet_init_module, reglet_instantiate, reglet_free, reglet_memory,"
-       " reglet_call,\n"
+       " reglet_call, reglet_export_object,\n"
     << "  " << exports.size() << ", reglet_exports, " << imports.size() << ", reglet_imports, "
     << global_fields.size() << ", reglet_globals};\n\n";
-  if (linkage == Linkage::shared) {
-    g << "__attribute__((visibility(\"default\"))) const reglet_aot_module* "
-      << "reglet_aot_module_v1(void) { return &reglet_module; }\n";
-  } else {
-    g << "const reglet_aot_module* " << name << "_reglet_aot_module(void) {"
-      << " return &reglet_module; }\n";
+  switch (linkage) {
+    case Linkage::shared:
+      g << "__attribute__((visibility(\"default\"))) const reglet_aot_module* "
+        << "reglet_aot_module_v2(void) { return &reglet_module; }\n";
+      break;
+    case Linkage::shared_part:
+      g << "__attribute__((visibility(\"default\"))) const reglet_aot_module* " << name
+        << "_reglet_aot_module(void) { return &reglet_module; }\n";
+      break;
+    case Linkage::builtin:
+      g << "const reglet_aot_module* " << name << "_reglet_aot_module(void) {"
+        << " return &reglet_module; }\n";
+      break;
   }
   out.glue_c = g.str();
   return out;
