@@ -1,5 +1,7 @@
 #include "check/model.h"
 
+#include <algorithm>
+
 namespace reglet::check {
 
 std::string_view to_string(Severity severity) {
@@ -35,6 +37,18 @@ std::string_view to_string(Status status) {
     case Status::skipped: return "skipped";
   }
   return "error";
+}
+
+std::chrono::milliseconds RetryPolicy::wait_before(int attempt) const {
+  const int retry = std::max(1, attempt - 1);
+  std::chrono::milliseconds wait = delay;
+  if (backoff == Backoff::linear) {
+    wait = delay * retry;
+  } else if (backoff == Backoff::exponential) {
+    wait = delay * (int64_t{1} << std::min(retry - 1, 20));
+  }
+  if (max_delay.count() > 0 && wait > max_delay) wait = max_delay;
+  return wait;
 }
 
 Summary summarize(const std::vector<ControlResult>& controls) {

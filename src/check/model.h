@@ -40,6 +40,20 @@ struct Observation {
   SourceLocation location;
 };
 
+// Reglet's retry settings: a control that fails or errors runs again, up to `retries` more
+// times, waiting `delay` (times the attempt number for linear, doubling for exponential, at most
+// `max_delay` when set) between attempts. The last attempt's result is the control's.
+struct RetryPolicy {
+  enum class Backoff { none, linear, exponential };
+  int retries = 0;
+  std::chrono::milliseconds delay{0};
+  Backoff backoff = Backoff::none;
+  std::chrono::milliseconds max_delay{0};
+
+  // The wait before attempt `attempt` (2 for the first retry).
+  std::chrono::milliseconds wait_before(int attempt) const;
+};
+
 struct Control {
   std::string id;
   std::string name;
@@ -49,6 +63,7 @@ struct Control {
   std::vector<std::string> tags;
   std::vector<std::string> depends_on;
   std::chrono::milliseconds timeout{30'000};
+  RetryPolicy retry;
   std::vector<Observation> observations;
   SourceLocation location;
 };
@@ -101,6 +116,7 @@ struct ControlResult {
   std::string message;  // why it failed, errored or was skipped, in one line
   std::vector<ObservationResult> observations;
   std::chrono::milliseconds duration{0};
+  int attempts = 1;  // more than one when retries were used
 };
 
 struct Summary {

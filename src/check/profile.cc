@@ -113,8 +113,9 @@ class Loader {
   }
 
   // YAML to JSON with YAML 1.2 core-schema typing of plain scalars; quoted scalars stay strings.
-  // With `vars`, {{ .vars.x }} templates in string scalars are substituted here, where the
-  // scalar's own location is still known for errors.
+  // With a template `scope` ({"vars": ..., "loop": ..., <as>: ...}), {{ .name.path }} templates
+  // in string scalars are substituted here, where the scalar's own location is still known for
+  // errors.
   Result<nlohmann::json> to_json(const YAML::Node& node, const nlohmann::json* vars = nullptr,
                                  int depth = 0) const {
     if (depth > 64) return error(node, "nested too deeply");
@@ -177,14 +178,16 @@ class Loader {
     return text;
   }
 
-  // {{ .vars.a.b }} in one string (see to_json).
-  Result<nlohmann::json> substitute_string(const std::string& text, const nlohmann::json& vars,
+  // {{ .vars.a.b }} (and, inside a loop, {{ .loop.item }}, {{ .loop.index }} or
+  // {{ .<as>.field }}) in one string (see to_json). `scope` maps the first name to its value.
+  Result<nlohmann::json> substitute_string(const std::string& text, const nlohmann::json& scope,
                                            const YAML::Node& node) const {
-    static const std::regex kTemplate(R"(\{\{\s*\.vars((?:\.[A-Za-z0-9_-]+)+)\s*\}\})");
+    static const std::regex kTemplate(
+        R"(\{\{\s*((?:\.[A-Za-z_][A-Za-z0-9_-]*)(?:\.[A-Za-z0-9_-]+)*)\s*\}\})");
     static const std::regex kAnyTemplate(R"(\{\{[^}]*\}\})");
     std::smatch match;
     auto lookup = [&](const std::string& dotted) -> Result<nlohmann::json> {
-      const nlohmann::json* current = &vars;
+      const nlohmann::json* current = &scope;
       std::string path;
       size_t start = 1;  // skip the leading '.'
       while (start <= dotted.size()) {
@@ -193,7 +196,9 @@ class Loader {
         const std::string key = dotted.substr(start, end - start);
         path += "." + key;
         if (!current->is_object() || !current->contains(key)) {
-          return error(node, "undefined variable .vars" + path);
+          return error(node, path.find('.', 1) == std::string::npos && !scope.contains(key)
+                                 ? "unknown template name " + path + " in {{ " + dotted + " }} (use {{ .vars.name }})"
+                                 : "undefined variable " + path);
         }
         current = &(*current)[key];
         start = end + 1;
@@ -313,7 +318,9 @@ class Loader {
     if (reglet::Status s = check_keys(controls, {"defaults", "items"}, "controls"); !s) return s.error();
     Control defaults;
     if (const YAML::Node d = controls["defaults"]) {
-      if (reglet::Status s = check_keys(d, {"severity", "timeout", "tags", "owner"}, "controls.defaults");
+      if (reglet::Status s = check_keys(d, {"severity", "timeout", "tags", "owner", "retries", "retry_delay",
+                                     "retry_backoff", "retry_max_delay"},
+                                  "controls.defaults");
           !s) {
         return s.error();
       }
@@ -337,6 +344,7 @@ class Loader {
         if (!v) return v.error();
         defaults.owner = *v;
       }
+      if (reglet::Status s = load_retry(d, defaults.retry); !s) return s.error();
     }
     const YAML::Node items = controls["items"];
     if (!items) return error(controls, "missing controls.items");
@@ -394,14 +402,61 @@ class Loader {
     return out;
   }
 
+  // A string field with templates substituted as text.
+  Result<std::string> text(const YAML::Node& node, const nlohmann::json& scope,
+                           std::string_view what) const {
+    auto raw = string(node, what);
+    if (!raw) return raw;
+    auto value = substitute_string(*raw, scope, node);
+    if (!value) return value.error();
+    return value->is_string() ? value->get<std::string>() : value->dump();
+  }
+
+  // retries, retry_delay, retry_backoff, retry_max_delay (Reglet's retry settings), on a control
+  // or on controls.defaults.
+  reglet::Status load_retry(const YAML::Node& node, RetryPolicy& retry) const {
+    if (const YAML::Node r = node["retries"]) {
+      const nlohmann::json value = r.IsScalar() ? scalar(r) : nlohmann::json();
+      if (!value.is_number_integer() || value.get<int64_t>() < 0 || value.get<int64_t>() > 100) {
+        return error(r, "retries must be a whole number from 0 to 100");
+      }
+      retry.retries = static_cast<int>(value.get<int64_t>());
+    }
+    if (const YAML::Node d = node["retry_delay"]) {
+      auto v = parse_duration(d.IsScalar() ? d.Scalar() : std::string());
+      if (!v) return error(d, v.error().message);
+      retry.delay = *v;
+    }
+    if (const YAML::Node d = node["retry_max_delay"]) {
+      auto v = parse_duration(d.IsScalar() ? d.Scalar() : std::string());
+      if (!v) return error(d, v.error().message);
+      retry.max_delay = *v;
+    }
+    if (const YAML::Node b = node["retry_backoff"]) {
+      const std::string value = b.IsScalar() ? b.Scalar() : std::string();
+      if (value == "none" || value.empty()) {
+        retry.backoff = RetryPolicy::Backoff::none;
+      } else if (value == "linear") {
+        retry.backoff = RetryPolicy::Backoff::linear;
+      } else if (value == "exponential") {
+        retry.backoff = RetryPolicy::Backoff::exponential;
+      } else {
+        return error(b, "retry_backoff must be none, linear or exponential");
+      }
+    }
+    return {};
+  }
+
   Result<Control> load_control(const YAML::Node& item, const Control& defaults,
                                const Profile& profile, const std::set<std::string>& plugins) const {
     if (reglet::Status s = check_keys(item, {"id", "name", "description", "severity", "owner", "tags",
-                                     "depends_on", "timeout", "observations"},
+                                     "depends_on", "timeout", "observations", "retries",
+                                     "retry_delay", "retry_backoff", "retry_max_delay"},
                               "a control");
         !s) {
       return s.error();
     }
+    const nlohmann::json scope = {{"vars", profile.vars}};
     Control control = defaults;
     control.location = where(item);
     if (!item["id"]) return error(item, "a control needs an id");
@@ -419,7 +474,7 @@ class Loader {
                               std::pair{"description", &control.description},
                               std::pair{"owner", &control.owner}}) {
       if (item[key]) {
-        auto value = string(item[key], key);
+        auto value = text(item[key], scope, key);
         if (!value) return value.error();
         *field = *value;
       }
@@ -434,13 +489,17 @@ class Loader {
       if (!v) return v.error();
       control.timeout = *v;
     }
-    if (item["tags"]) {
-      auto v = string_list(item["tags"], "tags");
+    if (reglet::Status s = load_retry(item, control.retry); !s) return s.error();
+    if (const YAML::Node tags = item["tags"]) {
+      auto v = string_list(tags, "tags");
       if (!v) return v.error();
-      // A control's own tags add to the defaults.
-      for (auto& tag : *v) {
-        if (std::find(control.tags.begin(), control.tags.end(), tag) == control.tags.end()) {
-          control.tags.push_back(tag);
+      // A control's own tags add to the defaults (as Reglet merges them).
+      for (size_t i = 0; i < v->size(); ++i) {
+        auto tag = substitute_string((*v)[i], scope, tags.IsSequence() ? tags[i] : tags);
+        if (!tag) return tag.error();
+        const std::string name = tag->is_string() ? tag->get<std::string>() : tag->dump();
+        if (std::find(control.tags.begin(), control.tags.end(), name) == control.tags.end()) {
+          control.tags.push_back(name);
         }
       }
     }
@@ -457,16 +516,61 @@ class Loader {
                    "observations of control " + control.id + " must be a non-empty list");
     }
     for (const auto& node : observations) {
-      auto observation = load_observation(node, profile, plugins);
-      if (!observation) return observation.error();
-      control.observations.push_back(std::move(*observation));
+      auto expanded = load_observations(node, profile, plugins, scope);
+      if (!expanded) return expanded.error();
+      for (auto& observation : *expanded) control.observations.push_back(std::move(observation));
+    }
+    if (control.observations.empty()) {
+      return error(observations, "control " + control.id + " has no observations (empty loop)");
     }
     return control;
   }
 
-  Result<Observation> load_observation(const YAML::Node& node, const Profile& profile,
-                                       const std::set<std::string>& plugins) const {
-    if (reglet::Status s = check_keys(node, {"plugin", "config", "expect"}, "an observation"); !s) {
+  // One observation, or one per item of its `loop:` (Reglet: {items: [...] or "{{ .vars.list }}",
+  // as: name}); inside a loop, {{ .loop.item }}, {{ .loop.index }} and {{ .<as> }} are defined.
+  Result<std::vector<Observation>> load_observations(const YAML::Node& node, const Profile& profile,
+                                                     const std::set<std::string>& plugins,
+                                                     const nlohmann::json& scope) const {
+    std::vector<Observation> out;
+    const YAML::Node loop = node.IsMap() ? node["loop"] : YAML::Node();
+    if (!node.IsMap() || !loop) {
+      auto observation = load_observation(node, profile, plugins, scope);
+      if (!observation) return observation.error();
+      out.push_back(std::move(*observation));
+      return out;
+    }
+    if (reglet::Status s = check_keys(loop, {"items", "as"}, "a loop"); !s) return s.error();
+    if (!loop["items"]) return error(loop, "a loop needs items:");
+    auto items = to_json(loop["items"], &scope);
+    if (!items) return items.error();
+    if (!items->is_array()) return error(loop["items"], "loop items must be a list");
+    if (items->size() > 10'000) return error(loop["items"], "a loop may have at most 10000 items");
+    std::string as;
+    if (loop["as"]) {
+      auto name = string(loop["as"], "as");
+      if (!name) return name.error();
+      static const std::regex kName("[A-Za-z_][A-Za-z0-9_]*");
+      if (!std::regex_match(*name, kName) || *name == "vars" || *name == "loop") {
+        return error(loop["as"], "loop variable must be a name other than vars and loop");
+      }
+      as = *name;
+    }
+    for (size_t i = 0; i < items->size(); ++i) {
+      nlohmann::json inner = scope;
+      inner["loop"] = {{"item", (*items)[i]}, {"index", i}};
+      if (!as.empty()) inner[as] = (*items)[i];
+      auto observation = load_observation(node, profile, plugins, inner);
+      if (!observation) return observation.error();
+      out.push_back(std::move(*observation));
+    }
+    return out;
+  }
+
+  Result<Observation> load_observation(const YAML::Node& node, const Profile& /*profile*/,
+                                       const std::set<std::string>& plugins,
+                                       const nlohmann::json& scope) const {
+    if (reglet::Status s = check_keys(node, {"plugin", "config", "expect", "loop"}, "an observation");
+        !s) {
       return s.error();
     }
     Observation observation;
@@ -485,7 +589,7 @@ class Loader {
     }
     if (const YAML::Node config = node["config"]) {
       if (!config.IsMap() && !config.IsNull()) return error(config, "config must be a mapping");
-      auto value = to_json(config, &profile.vars);
+      auto value = to_json(config, &scope);
       if (!value) return value.error();
       observation.config = value->is_null() ? nlohmann::json::object() : std::move(*value);
     }
@@ -500,9 +604,12 @@ class Loader {
       }
       for (const YAML::Node& e : items) {
         if (!e.IsScalar()) return error(e, "an expectation is an expression string");
-        auto parsed = Expression::parse(e.Scalar());
+        // Templates in expectations are text (Reglet: "data.size < {{ .vars.max }}").
+        auto source = text(e, scope, "an expectation");
+        if (!source) return source.error();
+        auto parsed = Expression::parse(*source);
         if (!parsed) return expectation_error(e, parsed.error().message);
-        observation.expect.push_back({e.Scalar(), std::move(*parsed), where(e)});
+        observation.expect.push_back({*source, std::move(*parsed), where(e)});
       }
     }
     return observation;

@@ -254,6 +254,28 @@ ObservationResult Runner::run_observation(const Observation& observation,
   return out;
 }
 
+ControlResult Runner::run_with_retries(const Control& control) {
+  ControlResult result = run_control(control);
+  int attempt = 1;
+  auto cancelled = [&] { return options_.cancel && options_.cancel->cancelled(); };
+  while ((result.status == Status::fail || result.status == Status::error) &&
+         attempt <= control.retry.retries && !cancelled()) {
+    ++attempt;
+    // Wait in short slices so that a cancellation (Ctrl-C) is not held up by a long delay.
+    const auto until = Clock::now() + control.retry.wait_before(attempt);
+    while (Clock::now() < until && !cancelled()) {
+      std::this_thread::sleep_for(std::min<Clock::duration>(until - Clock::now(),
+                                                            std::chrono::milliseconds(20)));
+    }
+    if (cancelled()) break;
+    const auto total = result.duration;
+    result = run_control(control);
+    result.duration += total;
+  }
+  result.attempts = attempt;
+  return result;
+}
+
 ControlResult Runner::run_control(const Control& control) {
   ControlResult result;
   result.id = control.id;
@@ -366,7 +388,7 @@ RunResult Runner::run() {
       const size_t i = ready.front();
       ready.pop_front();
       lock.unlock();
-      ControlResult result = run_control(profile_.controls[i]);
+      ControlResult result = run_with_retries(profile_.controls[i]);
       lock.lock();
       finish(i, std::move(result));
     }

@@ -58,6 +58,7 @@ class Runner {
 
  private:
   ControlResult run_control(const Control& control);
+  ControlResult run_with_retries(const Control& control);
   ObservationResult run_observation(const Observation& observation,
                                     const nlohmann::json& config,
                                     std::chrono::steady_clock::time_point deadline,

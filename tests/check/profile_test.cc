@@ -437,7 +437,7 @@ TEST_F(ProfileTest, UnknownKeyAtEveryLevel) {
   ExpectErrorAt(WithControl("id: a\n      observations:\n        - plugin: env\n"
                             "          confg: {name: X}\n"),
                 "confg",
-                "unknown key \"confg\" in an observation (expected plugin, config, expect)");
+                "unknown key \"confg\" in an observation (expected plugin, config, expect, loop)");
 }
 
 TEST_F(ProfileTest, DuplicateKeys) {
@@ -682,7 +682,7 @@ TEST_F(ProfileTest, UndefinedVariables) {
   const std::string other_template = WithControl(
       "id: a\n      observations:\n        - plugin: file\n"
       "          config: {path: \"{{ .env.HOME }}\"}\n");
-  ExpectErrorAt(other_template, "\"{{ .env", "unsupported template {{ .env.HOME }}");
+  ExpectErrorAt(other_template, "\"{{ .env", "unknown template name .env in {{ .env.HOME }}");
 }
 
 TEST_F(ProfileTest, BadGrantCapability) {
