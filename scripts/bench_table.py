@@ -1,0 +1,551 @@
+#!/usr/bin/env python3
+"""The performance table of docs/performance.md (called by scripts/bench-table, i.e. `make bench`).
+
+Runs reglet-bench (Google Benchmark, 5 repetitions, aggregates only, JSON), then the measurements
+that are whole processes rather than benchmarks (peak RSS of `reglet observe`; wall time and peak
+RSS of `reglet check` on a generated profile of 1,000 `file` controls), and prints one table:
+metric, value, unit, target, comparison, spread. Ratios are computed from the medians of this run.
+
+    scripts/bench-table BUILD_DIR [--json FILE] [--skip-processes] [reglet-bench args...]
+
+--json FILE reuses a saved reglet-bench result instead of running it (the result of every run is
+kept in BUILD_DIR/bench/results.json). Arguments it does not know go to reglet-bench, e.g.
+--benchmark_filter=fib.
+"""
+
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+REPETITIONS = 5
+CHECK_CONTROLS = 1000
+
+
+def die(message):
+    sys.stderr.write("bench-table: %s\n" % message)
+    sys.exit(2)
+
+
+def note(message):
+    sys.stderr.write("bench-table: %s\n" % message)
+    sys.stderr.flush()
+
+
+# --------------------------------------------------------------------------------------------
+# Machine
+
+
+def build_type(build):
+    try:
+        with open(os.path.join(build, "CMakeCache.txt")) as f:
+            for line in f:
+                if line.startswith("CMAKE_BUILD_TYPE:"):
+                    return line.split("=", 1)[1].strip() or "none"
+    except OSError:
+        pass
+    return "?"
+
+
+def machine_header(build):
+    model = "unknown"
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+        for line in out.splitlines():
+            if line.startswith("Model name:"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    mem_gib = 0.0
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    mem_gib = int(line.split()[1]) / (1024 * 1024)
+    except OSError:
+        pass
+    return {
+        "model": model,
+        "cores": os.cpu_count(),
+        "memory_gib": mem_gib,
+        "kernel": platform.release(),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "build": build,
+    }
+
+
+def load_text():
+    one, five, fifteen = os.getloadavg()
+    return "%.2f %.2f %.2f" % (one, five, fifteen)
+
+
+# --------------------------------------------------------------------------------------------
+# reglet-bench
+
+
+def run_bench(build, extra_args, json_path):
+    binary = os.path.join(build, "bench", "reglet-bench")
+    if not os.access(binary, os.X_OK):
+        die("%s not found: build it first (cmake --build %s --target reglet-bench)" % (binary, build))
+    args = [
+        binary,
+        "--benchmark_repetitions=%d" % REPETITIONS,
+        "--benchmark_report_aggregates_only=true",
+        "--benchmark_format=json",
+    ] + extra_args
+    note("running %s (a few minutes; keep the machine otherwise idle)" % " ".join(args))
+    proc = subprocess.run(args, stdout=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        die("reglet-bench exited %d" % proc.returncode)
+    with open(json_path, "w") as f:
+        f.write(proc.stdout)
+    return json.loads(proc.stdout)
+
+
+TO_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
+
+
+def parse_bench(data):
+    """{run_name: {aggregate: real_time_ns, ..., "counters": {...}, "error": str}}"""
+    runs = {}
+    for b in data.get("benchmarks", []):
+        name = b.get("run_name", b["name"])
+        if name.endswith("/real_time"):  # UseRealTime() suffix
+            name = name[: -len("/real_time")]
+        entry = runs.setdefault(name, {"counters": {}})
+        if b.get("error_occurred"):
+            entry["error"] = b.get("error_message", "error")
+            continue
+        agg = b.get("aggregate_name")
+        if agg is None:  # repetitions=1 without aggregates
+            agg = "median"
+        if agg == "cv":
+            entry["cv"] = b["real_time"]  # a fraction, not a time
+            continue
+        entry[agg] = b["real_time"] * TO_NS[b.get("time_unit", "ns")]
+        if agg == "median":  # the stddev aggregate of a constant counter is 0, not the counter
+            for key in ("per_iter", "wasm_bytes", "image_bytes"):
+                if key in b:
+                    entry["counters"][key] = b[key]
+    return runs
+
+
+# --------------------------------------------------------------------------------------------
+# Whole-process measurements
+
+
+def time_process(args, cwd=None):
+    """Runs args; returns (wall seconds, peak RSS in KiB, exit code, output)."""
+    use_time = shutil.which("time") or (os.access("/usr/bin/time", os.X_OK) and "/usr/bin/time")
+    if use_time:
+        # GNU time -v reports "Maximum resident set size (kbytes)" of the child.
+        full = [use_time, "-v"] + args
+        start = time.perf_counter()
+        proc = subprocess.run(full, capture_output=True, text=True, cwd=cwd)
+        wall = time.perf_counter() - start
+        match = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
+        rss = int(match.group(1)) if match else None
+        status = re.search(r"Exit status: (\d+)", proc.stderr)
+        code = int(status.group(1)) if status else proc.returncode
+        return wall, rss, code, proc.stdout + proc.stderr
+    # No GNU time: wait4() gives this child's own rusage (ru_maxrss in KiB on Linux).
+    start = time.perf_counter()
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=cwd)
+    output = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return wall, usage.ru_maxrss, proc.returncode, output.decode(errors="replace")
+
+
+def summary(values):
+    return {
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+        "cv": (statistics.stdev(values) / statistics.mean(values)) if len(values) > 1 else 0.0,
+    }
+
+
+def measure_observe_rss(build, root):
+    reglet = os.path.join(build, "reglet")
+    plugin = os.path.join(build, "sdk", "os_release.wasm")
+    if not os.path.exists(plugin):
+        die("%s not found (cmake --build %s)" % (plugin, build))
+    args = [reglet, "observe", plugin, "--config", "{}",
+            "--grant", "fs:read:/etc/os-release", "--grant", "fs:read:/usr/lib/os-release"]
+    rss = []
+    for _ in range(REPETITIONS):
+        _, peak, code, output = time_process(args)
+        if code != 0 or peak is None:
+            die("reglet observe os_release failed (exit %s):\n%s" % (code, output))
+        rss.append(peak / 1024.0)
+    return {"rss_mib": summary(rss), "plugin_bytes": os.path.getsize(plugin)}
+
+
+def generate_check_profile(build):
+    """CHECK_CONTROLS `file` controls over files that exist (created here, in the build dir), with
+    the grants in the profile's grants: section."""
+    base = os.path.abspath(os.path.join(build, "bench", "check-%d" % CHECK_CONTROLS))
+    files = os.path.join(base, "files")
+    os.makedirs(files, exist_ok=True)
+    paths = []
+    for i in range(CHECK_CONTROLS):
+        path = os.path.join(files, "file-%04d.conf" % i)
+        if not os.path.exists(path):
+            with open(path, "w") as f:
+                f.write("setting_%d = %d\n" % (i, i))
+            os.chmod(path, 0o644)
+        paths.append(path)
+    lines = [
+        "# Generated by scripts/bench_table.py: %d file controls (reglet check benchmark)."
+        % CHECK_CONTROLS,
+        "profile: {name: bench-check-%d, version: 1.0.0, description: generated}" % CHECK_CONTROLS,
+        "plugins: [file]",
+        "grants:",
+        "  file:",
+        "    - \"fs:read:%s/**\"" % files,
+        "controls:",
+        "  defaults: {severity: medium, timeout: 30s}",
+        "  items:",
+    ]
+    for i, path in enumerate(paths):
+        lines += [
+            "    - id: file-%04d" % i,
+            "      name: file %d exists and is a regular file" % i,
+            "      observations:",
+            "        - plugin: file",
+            "          config: {path: \"%s\"}" % path,
+            "          expect: [\"data.exists == true\", \"not data.is_dir\", "
+            "\"data.mode == \\\"0644\\\"\"]",
+        ]
+    profile = os.path.join(base, "profile.yaml")
+    with open(profile, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return base, profile
+
+
+def measure_check(build):
+    reglet = os.path.join(build, "reglet")
+    base, profile = generate_check_profile(build)
+    report = os.path.join(base, "report.json")
+    args = [reglet, "check", profile, "--format", "json", "-o", report, "--no-progress"]
+    # One unmeasured run first: it fills the page cache the measured runs then share.
+    _, _, code, output = time_process(args)
+    if code != 0:
+        die("reglet check on the generated profile exited %d (expected 0):\n%s" % (code, output[-2000:]))
+    walls, rss = [], []
+    for _ in range(REPETITIONS):
+        wall, peak, code, output = time_process(args)
+        if code != 0 or peak is None:
+            die("reglet check exited %d:\n%s" % (code, output[-2000:]))
+        walls.append(wall)
+        rss.append(peak / 1024.0)
+    with open(report) as f:
+        counts = json.load(f).get("summary", {})
+    if counts.get("passed") != CHECK_CONTROLS:
+        die("expected %d passed controls, the report says %s" % (CHECK_CONTROLS, counts))
+    return {"wall_s": summary(walls), "rss_mib": summary(rss), "profile": profile,
+            "controls": CHECK_CONTROLS}
+
+
+# --------------------------------------------------------------------------------------------
+# The table
+
+
+class Table:
+    def __init__(self, repetitions):
+        self.repetitions = repetitions
+        self.rows = []
+
+    def section(self, title):
+        self.rows.append(("section", title))
+
+    def row(self, metric, value, unit, target="", comparison="", spread=""):
+        self.rows.append(("row", (metric, value, unit, target, comparison, spread)))
+
+    def render(self):
+        header = ("metric", "value", "unit", "target", "comparison",
+                  "spread: min–max of %d runs" % self.repetitions)
+        body = [r[1] for r in self.rows if r[0] == "row"]
+        widths = [max(len(header[i]), *(len(r[i]) for r in body)) if body else len(header[i])
+                  for i in range(len(header))]
+
+        def line(cells):
+            return "| " + " | ".join(c.ljust(widths[i]) for i, c in enumerate(cells)) + " |"
+
+        out = [line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+        for kind, content in self.rows:
+            if kind == "section":
+                out.append(line(("**%s**" % content,) + ("",) * (len(header) - 1)))
+            else:
+                out.append(line(content))
+        return "\n".join(out)
+
+
+def fmt(value, digits=None):
+    if value is None:
+        return "n/a"
+    if digits is None:
+        digits = 0 if abs(value) >= 100 else 1 if abs(value) >= 10 else 2
+    return "%.*f" % (digits, value)
+
+
+def repetitions_of(data):
+    for b in data.get("benchmarks", []):
+        if "repetitions" in b:
+            return b["repetitions"]
+    return 1
+
+
+def spread_of(entry, scale):
+    if not entry or "min" not in entry:
+        return ""
+    text = "%s–%s" % (fmt(entry["min"] / scale), fmt(entry["max"] / scale))
+    if "cv" in entry:
+        text += ", cv %.1f%%" % (entry["cv"] * 100)
+    return text
+
+
+def verdict(ok):
+    return "**met**" if ok else "**NOT met**"
+
+
+def build_table(runs, processes, tiers, repetitions):
+    t = Table(repetitions)
+
+    def get(name):
+        entry = runs.get(name)
+        if entry is None or "error" in entry or "median" not in entry:
+            return None
+        return entry
+
+    def median(name):
+        entry = get(name)
+        return entry["median"] if entry else None
+
+    def per_iter(name):
+        entry = get(name)
+        return entry["median"] / entry["counters"].get("per_iter", 1) if entry else None
+
+    def per_call_delta(prefix, tier):
+        # (T(repeat=N) - T(repeat=0)) / N from the medians
+        many, none = get("%s/plugin_x100/%s" % (prefix, tier)), get("%s/plugin_x0/%s" % (prefix, tier))
+        if not many or not none:
+            return None, ""
+        n = many["counters"].get("per_iter", 100)
+        value = (many["median"] - none["median"]) / n
+        low = (many["min"] - none["max"]) / n
+        high = (many["max"] - none["min"]) / n
+        return value, "%s–%s (worst pairs)" % (fmt(low / 1e3), fmt(high / 1e3))
+
+    def ratio_text(a, b, what):
+        if a is None or b is None or b == 0:
+            return ""
+        return "%s× %s" % (fmt(a / b), what)
+
+    errors = {name: e["error"] for name, e in runs.items() if "error" in e}
+
+    # --- runtime core
+    t.section("Engine / runtime (runtime core)")
+    bare = per_iter("host_call/bare_wabt")
+    bare_entry = get("host_call/bare_wabt")
+    t.row("1. host call, bare WABT interp (baseline)", fmt(bare), "ns/call", "", "",
+          spread_of(bare_entry, bare_entry["counters"]["per_iter"]) if bare_entry else "")
+    inst = per_iter("host_call/bare_wabt_instrumented")
+    inst_entry = get("host_call/bare_wabt_instrumented")
+    t.row("   bare WABT, instrumented module (decomposition)", fmt(inst), "ns/call", "",
+          ("%+.0f%% vs bare" % ((inst / bare - 1) * 100)) if inst and bare else "",
+          spread_of(inst_entry, inst_entry["counters"]["per_iter"]) if inst_entry else "")
+    for tier in tiers:
+        ours = per_iter("host_call/%s" % tier)
+        entry = get("host_call/%s" % tier)
+        comparison = ""
+        if ours and bare:
+            overhead = (ours / bare - 1) * 100
+            comparison = "%+.0f%% vs bare: %s" % (overhead, verdict(overhead <= 20))
+        t.row("1. host call, engine::HostFunc (%s)" % tier, fmt(ours), "ns/call", "≤ +20% vs bare",
+              comparison, spread_of(entry, entry["counters"]["per_iter"]) if entry else "")
+        if ours and inst and bare:
+            # The same instrumented module on both sides: what our dispatch alone adds.
+            t.row("   of which our dispatch (vs bare WABT, same instrumented module)",
+                  fmt(ours - inst), "ns/call", "",
+                  "%+.0f%% of the bare cost" % ((ours - inst) / bare * 100), "")
+
+    for tier in tiers:
+        entry = get("instantiate_image/%s" % tier)
+        init = get("instantiate_initialize/%s" % tier)
+        label = "2. fresh instance from image (%s)" % tier
+        if entry:
+            label = "2. fresh instance from image, `file` plugin %d KB wasm, %d KiB image (%s)" % (
+                entry["counters"].get("wasm_bytes", 0) / 1000,
+                entry["counters"].get("image_bytes", 0) / 1024, tier)
+        t.row(label, fmt(median("instantiate_image/%s" % tier) and
+                         median("instantiate_image/%s" % tier) / 1e3), "µs", "",
+              ratio_text(init and init["median"], entry and entry["median"],
+                         "faster than instantiate + `_initialize`"),
+              spread_of(entry, 1e3))
+        t.row("   instantiate without image + `_initialize` (%s)" % tier,
+              fmt(init and init["median"] / 1e3), "µs", "", "", spread_of(init, 1e3))
+
+    for tier in tiers:
+        entry = get("observe_trivial/%s" % tier)
+        t.row("3. observe round trip, trivial SDK plugin (%s)" % tier,
+              fmt(entry and entry["median"] / 1e3), "µs", "", "", spread_of(entry, 1e3))
+
+    fib_native = get("fib30/native")
+    sha_native = get("sha256_8MiB/native")
+    for tier in tiers:
+        fib = get("fib30/%s" % tier)
+        t.row("4. fib(30) in a plugin (%s)" % tier, fmt(fib and fib["median"] / 1e6), "ms", "",
+              ratio_text(fib and fib["median"], fib_native and fib_native["median"],
+                         "native"), spread_of(fib, 1e6))
+    fib_bare = get("fib30/bare_wabt")
+    t.row("   fib(30) in bare WABT, uninstrumented", fmt(fib_bare and fib_bare["median"] / 1e6),
+          "ms", "", ratio_text(fib_bare and fib_bare["median"],
+                               fib_native and fib_native["median"], "native"),
+          spread_of(fib_bare, 1e6))
+    t.row("   fib(30) native (gcc -O2)", fmt(fib_native and fib_native["median"] / 1e6), "ms", "",
+          "", spread_of(fib_native, 1e6))
+    for tier in tiers:
+        sha = get("sha256_8MiB/%s" % tier)
+        throughput = ""
+        if sha:
+            throughput = ", %s MiB/s" % fmt(8 / (sha["median"] / 1e9))
+        t.row("4. SHA-256 of 8 MiB in a plugin (%s)" % tier, fmt(sha and sha["median"] / 1e6),
+              "ms", "", ratio_text(sha and sha["median"], sha_native and sha_native["median"],
+                                   "native") + throughput, spread_of(sha, 1e6))
+    sha_bare = get("sha256_8MiB/bare_wabt")
+    t.row("   SHA-256 of 8 MiB in bare WABT, uninstrumented",
+          fmt(sha_bare and sha_bare["median"] / 1e6), "ms", "",
+          ratio_text(sha_bare and sha_bare["median"], sha_native and sha_native["median"],
+                     "native"), spread_of(sha_bare, 1e6))
+    t.row("   SHA-256 of 8 MiB native (gcc -O2)", fmt(sha_native and sha_native["median"] / 1e6),
+          "ms", "", "%s MiB/s" % fmt(8 / (sha_native["median"] / 1e9)) if sha_native else "",
+          spread_of(sha_native, 1e6))
+
+    if "observe" in processes:
+        o = processes["observe"]
+        rss = o["rss_mib"]
+        t.row("5. peak RSS, `reglet observe` os_release.wasm (%d KB)" % (o["plugin_bytes"] / 1000),
+              fmt(rss["median"]), "MiB", "", "",
+              "%s–%s" % (fmt(rss["min"]), fmt(rss["max"])))
+
+    # --- outside world
+    t.section("Host functions (outside world)")
+    stat_native = get("fs_stat/native")
+    names_native = get("fs_stat/native_with_names")
+    host_stat = get("fs_stat/host_only")
+    for tier in tiers:
+        value, spread = per_call_delta("fs_stat", tier)
+        t.row("6. fs_stat per call through a plugin (%s)" % tier, fmt(value and value / 1e3), "µs",
+              "", ratio_text(value, stat_native and stat_native["median"], "native stat()"),
+              spread)
+    t.row("   fs_stat host function alone (no guest)", fmt(host_stat and host_stat["median"] / 1e3),
+          "µs", "", ratio_text(host_stat and host_stat["median"],
+                               stat_native and stat_native["median"], "native stat()"),
+          spread_of(host_stat, 1e3))
+    t.row("   native stat() + getpwuid_r + getgrgid_r",
+          fmt(names_native and names_native["median"] / 1e3), "µs", "", "",
+          spread_of(names_native, 1e3))
+    t.row("   native stat()", fmt(stat_native and stat_native["median"] / 1e3, 3), "µs", "", "",
+          spread_of(stat_native, 1e3))
+    host_env = get("env_get/host_only")
+    for tier in tiers:
+        value, spread = per_call_delta("env_get", tier)
+        t.row("7. env_get per call through a plugin (%s)" % tier, fmt(value and value / 1e3), "µs",
+              "", "", spread)
+    t.row("   env_get host function alone (no guest)", fmt(host_env and host_env["median"] / 1e3),
+          "µs", "", "", spread_of(host_env, 1e3))
+    for tier in tiers:
+        entry = get("observe_file/%s" % tier)
+        value = entry and entry["median"] / 1e3
+        t.row("8. `file` observation end to end (%s)" % tier, fmt(value), "µs", "≤ 150 µs",
+              verdict(value <= 150) if value else "", spread_of(entry, 1e3))
+    curl = get("http_get/libcurl")
+    for tier in tiers:
+        entry = get("http_get/%s" % tier)
+        t.row("9. HTTP GET, loopback, http plugin (%s)" % tier, fmt(entry and entry["median"] / 1e3),
+              "µs", "", ratio_text(entry and entry["median"], curl and curl["median"],
+                                   "libcurl directly"), spread_of(entry, 1e3))
+    t.row("   HTTP GET, loopback, libcurl directly", fmt(curl and curl["median"] / 1e3), "µs", "",
+          "", spread_of(curl, 1e3))
+
+    # --- reglet command
+    if "check" in processes:
+        t.section("reglet check (reglet command)")
+        c = processes["check"]
+        wall, rss = c["wall_s"], c["rss_mib"]
+        t.row("10. `reglet check`, %d `file` controls: wall time" % c["controls"],
+              fmt(wall["median"], 3), "s", "≤ 1 s", verdict(wall["median"] <= 1.0),
+              "%s–%s, cv %.1f%%" % (fmt(wall["min"], 3), fmt(wall["max"], 3), wall["cv"] * 100))
+        t.row("10. `reglet check`, %d `file` controls: peak RSS" % c["controls"],
+              fmt(rss["median"]), "MiB", "≤ 200 MiB", verdict(rss["max"] <= 200),
+              "%s–%s" % (fmt(rss["min"]), fmt(rss["max"])))
+    return t, errors
+
+
+def main():
+    argv = sys.argv[1:]
+    if not argv or argv[0].startswith("-"):
+        die("usage: scripts/bench-table BUILD_DIR [--json FILE] [--skip-processes] [bench args]")
+    build = argv[0]
+    json_in, skip_processes, extra = None, False, []
+    i = 1
+    while i < len(argv):
+        if argv[i] == "--json" and i + 1 < len(argv):
+            json_in = argv[i + 1]
+            i += 2
+            continue
+        if argv[i] == "--skip-processes":
+            skip_processes = True
+        else:
+            extra.append(argv[i])
+        i += 1
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    machine = machine_header(build)
+    load_before = load_text()
+    if json_in:
+        with open(json_in) as f:
+            data = json.load(f)
+    else:
+        data = run_bench(build, extra, os.path.join(build, "bench", "results.json"))
+    processes = {}
+    if not skip_processes:
+        note("peak RSS of reglet observe (%d runs)" % REPETITIONS)
+        processes["observe"] = measure_observe_rss(build, root)
+        note("reglet check on %d generated file controls (1 warm-up + %d runs)"
+             % (CHECK_CONTROLS, REPETITIONS))
+        processes["check"] = measure_check(build)
+    load_after = load_text()
+
+    runs = parse_bench(data)
+    tiers = sorted({name.rsplit("/", 1)[1] for name in runs if name.startswith("observe_trivial/")})
+    repetitions = repetitions_of(data)
+    table, errors = build_table(runs, processes, tiers, repetitions)
+    print("Reglet performance — %s" % machine["date"])
+    print("machine: %s, %s cores, %.0f GiB, Linux %s; build: %s (%s)" % (
+        machine["model"], machine["cores"], machine["memory_gib"], machine["kernel"],
+        machine["build"], build_type(build)))
+    print("load average (1/5/15 min): %s before, %s after; values are medians of %d repetitions"
+          " (benchmarks) and %d runs (processes); tiers: %s"
+          % (load_before, load_after, repetitions, REPETITIONS, ", ".join(tiers) or "none"))
+    print()
+    print(table.render())
+    if errors:
+        print()
+        for name, message in sorted(errors.items()):
+            print("FAILED %s: %s" % (name, message))
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
