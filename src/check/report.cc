@@ -229,6 +229,8 @@ OrderedJson report_document(const RunResult& run) {
     entry["status"] = std::string(to_string(control.status));
     entry["message"] = sanitize_utf8(control.message);
     entry["duration_ms"] = control.duration.count();
+    // Only when retries were used, so that reports of profiles without retries stay as they were.
+    if (control.attempts > 1) entry["attempts"] = control.attempts;
     entry["observations"] = observations_json(control);
     controls.push_back(std::move(entry));
   }

@@ -161,6 +161,9 @@ std::string render_junit(const RunResult& run) {
     out += property("        ", "severity", to_string(control.severity));
     if (!control.owner.empty()) out += property("        ", "owner", control.owner);
     if (!control.tags.empty()) out += property("        ", "tags", join_tags(control.tags));
+    if (control.attempts > 1) {
+      out += property("        ", "attempts", std::to_string(control.attempts));
+    }
     out += "      </properties>\n";
     switch (control.status) {
       case Status::pass:

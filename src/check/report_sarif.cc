@@ -133,6 +133,7 @@ OrderedJson result(const RunResult& run, const ControlResult& control, size_t in
   properties["severity"] = std::string(to_string(control.severity));
   if (!control.owner.empty()) properties["owner"] = sanitize_utf8(control.owner);
   properties["duration_ms"] = control.duration.count();
+  if (control.attempts > 1) properties["attempts"] = control.attempts;
   properties["observations"] = observations_json(control);
   out["properties"] = std::move(properties);
   return out;

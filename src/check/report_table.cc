@@ -348,6 +348,10 @@ class TableWriter {
       detail(why.empty() ? "skipped" : "skipped: " + why);
       return;
     }
+    if (control.attempts > 1) {
+      detail(std::string(control.status == Status::pass ? "passed" : "gave up") + " after " +
+             std::to_string(control.attempts) + " attempts");
+    }
     if (control.status == Status::pass && !options_.verbose) return;
     const size_t written = out_.size();
     for (const ObservationResult& observation : control.observations) {

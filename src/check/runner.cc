@@ -55,8 +55,12 @@ Result<Preflight> Runner::prepare() {
   // pass without them, so they run too).
   std::map<std::string, size_t> index;
   for (size_t i = 0; i < profile_.controls.size(); ++i) index[profile_.controls[i].id] = i;
-  for (const std::string& id : options_.controls) {
-    if (!index.count(id)) return make_error(ErrorCode::invalid_argument, "no control \"" + id + "\" in the profile");
+  for (const auto* ids : {&options_.controls, &options_.exclude_controls}) {
+    for (const std::string& id : *ids) {
+      if (!index.count(id)) {
+        return make_error(ErrorCode::invalid_argument, "no control \"" + id + "\" in the profile");
+      }
+    }
   }
   std::vector<bool> chosen(profile_.controls.size(), false);
   for (size_t i = 0; i < profile_.controls.size(); ++i) {
@@ -72,7 +76,31 @@ Result<Preflight> Runner::prepare() {
       keep = std::find(options_.severities.begin(), options_.severities.end(), c.severity) !=
              options_.severities.end();
     }
+    if (keep && !options_.exclude_controls.empty()) {
+      keep = std::find(options_.exclude_controls.begin(), options_.exclude_controls.end(),
+                       c.id) == options_.exclude_controls.end();
+    }
+    if (keep && options_.filter) {
+      const nlohmann::json fields = {{"id", c.id},
+                                     {"name", c.name},
+                                     {"description", c.description},
+                                     {"severity", std::string(to_string(c.severity))},
+                                     {"owner", c.owner},
+                                     {"tags", c.tags}};
+      auto verdict = evaluate_condition(*options_.filter, fields);
+      if (!verdict.ok()) {
+        return make_error(ErrorCode::invalid_argument,
+                          "--filter on control " + c.id + ": " + verdict.error().message);
+      }
+      keep = *verdict;
+    }
     chosen[i] = keep;
+  }
+  if (std::find(chosen.begin(), chosen.end(), true) == chosen.end() &&
+      !profile_.controls.empty()) {
+    // A selection that matches nothing is almost always a mistyped tag or id; running nothing and
+    // reporting success would hide it.
+    return make_error(ErrorCode::invalid_argument, "no control matches the filters");
   }
   std::vector<size_t> work;
   for (size_t i = 0; i < chosen.size(); ++i) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "check/expr.h"
 #include "check/model.h"
 #include "check/needs.h"
 #include "reglet/runtime.h"
@@ -21,6 +22,10 @@ struct RunOptions {
   std::vector<std::string> exclude_tags;  // skip controls having any of these
   std::vector<Severity> severities;       // run controls of these severities (empty: all)
   std::vector<std::string> controls;      // run these control ids (empty: all)
+  std::vector<std::string> exclude_controls;  // never these ids (unless a selected one needs it)
+  // An expression over each control (id, name, description, severity, owner, tags): the control
+  // runs when it is true. Reglet's --filter.
+  std::optional<Expression> filter;
   bool trust_plugins = false;             // grant exactly what is needed
   std::map<std::string, std::vector<std::string>> grants;  // extra grants (plugin -> caps)
   std::optional<CancelToken> cancel;

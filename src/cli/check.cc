@@ -68,9 +68,15 @@ class CheckCommand final : public Command {
     sub_->add_option("--tags", tags_, "Run only controls with any of these tags (comma list)");
     sub_->add_option("--exclude-tags", exclude_tags_, "Skip controls with any of these tags");
     sub_->add_option("--severity", severity_,
-                     "Run controls of these severities (comma list); a single severity means "
-                     "that one and above");
-    sub_->add_option("--control", controls_, "Run only these control ids (and their dependencies)");
+                     "Run controls of these severities (comma list: critical,high)");
+    sub_->add_option("--control", controls_,
+                     "Run only these control ids, comma list (their dependencies run too)");
+    sub_->add_option("--exclude-control", exclude_controls_,
+                     "Skip these control ids (comma list), unless a selected control depends on one");
+    sub_->add_option("--filter", filter_,
+                     "Run controls for which this expression is true, over id, name, description, "
+                     "severity, owner and tags, e.g. \"severity in ['critical', 'high'] && "
+                     "'ssh' in tags\"");
     sub_->add_option("--parallel,-p", parallel_, "Controls run at once (default: the number of cores)");
     sub_->add_option("--grant,-g", grants_,
                      "Grant a capability: PLUGIN=CAPABILITY, e.g. file=fs:read:/etc/** (repeatable)");
@@ -116,17 +122,17 @@ class CheckCommand final : public Command {
     options.tags = split_list(tags_);
     options.exclude_tags = split_list(exclude_tags_);
     options.controls = split_list(controls_);
-    const auto severities = split_list(severity_);
-    for (const std::string& name : severities) {
+    options.exclude_controls = split_list(exclude_controls_);
+    // Exactly the severities named, as Reglet does (not "this one and above").
+    for (const std::string& name : split_list(severity_)) {
       auto severity = check::severity_from_string(name);
       if (!severity) return usage_error("unknown severity \"" + name + "\"");
-      if (severities.size() == 1) {
-        for (int s = static_cast<int>(*severity); s <= static_cast<int>(check::Severity::critical); ++s) {
-          options.severities.push_back(static_cast<check::Severity>(s));
-        }
-      } else {
-        options.severities.push_back(*severity);
-      }
+      options.severities.push_back(*severity);
+    }
+    if (!filter_.empty()) {
+      auto filter = check::Expression::parse(filter_);
+      if (!filter) return usage_error("--filter: " + filter.error().message);
+      options.filter = std::move(*filter);
     }
     if (!grants_file_.empty()) {
       auto grants = check::load_grants_file(grants_file_);
@@ -197,7 +203,9 @@ class CheckCommand final : public Command {
  private:
   CLI::App* sub_;
   std::string profile_, format_ = "table", output_, grants_file_, color_ = "auto";
-  std::vector<std::string> tags_, exclude_tags_, severity_, controls_, grants_, vars_;
+  std::vector<std::string> tags_, exclude_tags_, severity_, controls_, exclude_controls_, grants_,
+      vars_;
+  std::string filter_;
   size_t parallel_ = 0;
   bool trust_plugins_ = false, no_progress_ = false;
   CommonOptions common_;

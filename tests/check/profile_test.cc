@@ -698,5 +698,109 @@ TEST_F(ProfileTest, BadGrantCapability) {
                 "\"nokind\"", "nokind");
 }
 
+// ---- loops, templates, retries ----------------------------------------------------------------
+
+TEST_F(ProfileTest, LoopExpandsAnObservationPerItem) {
+  auto profile = Parse(
+      "profile: {name: p}\n"
+      "vars: {files: [/etc/hostname, /etc/hosts]}\n"
+      "controls:\n"
+      "  items:\n"
+      "    - id: files\n"
+      "      observations:\n"
+      "        - plugin: file\n"
+      "          loop: {items: '{{ .vars.files }}', as: f}\n"
+      "          config: {path: '{{ .f }}', index: '{{ .loop.index }}'}\n"
+      "          expect: ['data.path == \"{{ .loop.item }}\"']\n"
+      "        - plugin: env\n"
+      "          loop: {items: [HOME, USER]}\n"
+      "          config: {name: '{{ .loop.item }}'}\n");
+  ASSERT_TRUE(profile) << profile.error().message;
+  const auto& observations = profile->controls.at(0).observations;
+  ASSERT_EQ(observations.size(), 4u);
+  EXPECT_EQ(observations[0].config["path"], "/etc/hostname");
+  EXPECT_EQ(observations[0].config["index"], 0);  // a whole template keeps the value's type
+  EXPECT_EQ(observations[1].config["path"], "/etc/hosts");
+  EXPECT_EQ(observations[1].config["index"], 1);
+  ASSERT_EQ(observations[1].expect.size(), 1u);
+  EXPECT_EQ(observations[1].expect[0].expression.source(), "data.path == \"/etc/hosts\"");
+  EXPECT_EQ(observations[2].config["name"], "HOME");
+  EXPECT_EQ(observations[3].config["name"], "USER");
+}
+
+TEST_F(ProfileTest, LoopErrors) {
+  auto with_loop = [](const std::string& loop) {
+    return WithControl(
+        "id: a\n"
+        "      observations:\n"
+        "        - plugin: env\n"
+        "          loop: " + loop + "\n"
+        "          config: {name: X}\n");
+  };
+  EXPECT_THAT(ErrorOf(with_loop("{items: 3}")), HasSubstr("loop items must be a list"));
+  EXPECT_THAT(ErrorOf(with_loop("{as: x}")), HasSubstr("a loop needs items:"));
+  EXPECT_THAT(ErrorOf(with_loop("{items: [a], as: vars}")),
+              HasSubstr("loop variable must be a name other than vars and loop"));
+  EXPECT_THAT(ErrorOf(with_loop("{items: [a], when: x}")), HasSubstr("unknown key \"when\""));
+}
+
+TEST_F(ProfileTest, TemplatesInTextFields) {
+  auto profile = Parse(
+      "profile: {name: p}\n"
+      "vars: {team: platform, svc: {name: sshd}}\n"
+      "controls:\n"
+      "  items:\n"
+      "    - id: a\n"
+      "      name: '{{ .vars.svc.name }} is configured'\n"
+      "      description: 'owned by {{ .vars.team }}'\n"
+      "      owner: '{{ .vars.team }}'\n"
+      "      tags: ['{{ .vars.svc.name }}']\n"
+      "      observations: [{plugin: env, config: {name: X}}]\n");
+  ASSERT_TRUE(profile) << profile.error().message;
+  const Control& c = profile->controls.at(0);
+  EXPECT_EQ(c.name, "sshd is configured");
+  EXPECT_EQ(c.description, "owned by platform");
+  EXPECT_EQ(c.owner, "platform");
+  EXPECT_THAT(c.tags, ElementsAre("sshd"));
+}
+
+TEST_F(ProfileTest, RetrySettingsAndTheirDefaults) {
+  auto profile = Parse(
+      "profile: {name: p}\n"
+      "controls:\n"
+      "  defaults: {retries: 2, retry_delay: 100ms, retry_backoff: exponential,"
+      " retry_max_delay: 300ms}\n"
+      "  items:\n"
+      "    - id: inherits\n"
+      "      observations: [{plugin: env, config: {name: X}}]\n"
+      "    - id: own\n"
+      "      retries: 5\n"
+      "      retry_delay: 1s\n"
+      "      retry_backoff: linear\n"
+      "      retry_max_delay: 10s\n"  // replaces the default's 300ms
+      "      observations: [{plugin: env, config: {name: X}}]\n");
+  ASSERT_TRUE(profile) << profile.error().message;
+  const RetryPolicy& inherited = profile->controls.at(0).retry;
+  EXPECT_EQ(inherited.retries, 2);
+  EXPECT_EQ(inherited.backoff, RetryPolicy::Backoff::exponential);
+  EXPECT_EQ(inherited.wait_before(2), 100ms);
+  EXPECT_EQ(inherited.wait_before(3), 200ms);
+  EXPECT_EQ(inherited.wait_before(4), 300ms);  // capped by retry_max_delay
+  const RetryPolicy& own = profile->controls.at(1).retry;
+  EXPECT_EQ(own.retries, 5);
+  EXPECT_EQ(own.wait_before(2), 1s);
+  EXPECT_EQ(own.wait_before(4), 3s);  // linear: delay times the retry number
+
+  EXPECT_THAT(ErrorOf(WithControl("id: a\n      retries: -1\n"
+                                  "      observations: [{plugin: env, config: {name: X}}]\n")),
+              HasSubstr("retries must be a whole number from 0 to 100"));
+  EXPECT_THAT(ErrorOf(WithControl("id: a\n      retry_backoff: random\n"
+                                  "      observations: [{plugin: env, config: {name: X}}]\n")),
+              HasSubstr("retry_backoff must be none, linear or exponential"));
+  ExpectErrorAt(WithControl("id: a\n      retry_delay: soon\n"
+                            "      observations: [{plugin: env, config: {name: X}}]\n"),
+                "soon", "soon");
+}
+
 }  // namespace
 }  // namespace reglet::check

@@ -14,6 +14,7 @@
 
 #include "check/check_test_support.h"
 #include "check/profile.h"
+#include "check/report.h"
 #include "reglet/builtins.h"
 
 namespace reglet::check {
@@ -243,6 +244,48 @@ TEST(Runner, StatusesMessagesAndExitCodes) {
                                  EnvControl("bad", "fail")))
                 .exit_code(),
             1);
+}
+
+TEST(Runner, RetriesRunAFailingControlAgain) {
+  TempDir dir;
+  const std::string flag = dir / "first-attempt-done";
+  // Fails on its first run (leaving the flag behind) and passes on every later one.
+  const Profile profile = MustParse(
+      std::string(kHeader) +
+      "    - id: flaky\n"
+      "      retries: 3\n"
+      "      retry_delay: 10ms\n"
+      "      observations:\n"
+      "        - plugin: command\n"
+      "          config: {run: 'test -e " + flag + " || { : > " + flag + "; exit 1; }'}\n" +
+      EnvControl("always-failing", "fail", {}, "      retries: 2\n      retry_delay: 1ms\n") +
+      EnvControl("passing", "pass", {}, "      retries: 2\n"));
+  RunOptions options;
+  options.trust_plugins = true;
+  RunResult run = RunProfile(profile, options);
+  auto by = ById(run);
+  ASSERT_EQ(by.size(), 3u);
+  EXPECT_EQ(by["flaky"]->status, Status::pass) << by["flaky"]->message;
+  EXPECT_EQ(by["flaky"]->attempts, 2);
+  EXPECT_EQ(by["always-failing"]->status, Status::fail);
+  EXPECT_EQ(by["always-failing"]->attempts, 3);
+  EXPECT_EQ(by["passing"]->status, Status::pass);
+  EXPECT_EQ(by["passing"]->attempts, 1);
+
+  // Reports say how many attempts a control took, and only when it took more than one.
+  const auto report = nlohmann::json::parse(render_report(run, ReportFormat::json));
+  for (const auto& control : report["controls"]) {
+    if (control["id"] == "flaky") {
+      EXPECT_EQ(control["attempts"], 2);
+    } else if (control["id"] == "always-failing") {
+      EXPECT_EQ(control["attempts"], 3);
+    } else {
+      EXPECT_FALSE(control.contains("attempts"));
+    }
+  }
+  EXPECT_THAT(render_report(run, ReportFormat::table), HasSubstr("passed after 2 attempts"));
+  EXPECT_THAT(render_report(run, ReportFormat::junit),
+              HasSubstr("<property name=\"attempts\" value=\"3\""));
 }
 
 TEST(Runner, AControlPassesOnlyWhenEveryObservationPasses) {
@@ -528,9 +571,40 @@ TEST(Runner, Filters) {
   excluded_dependency.exclude_tags = {"x"};
   EXPECT_THAT(Selected(excluded_dependency), ElementsAre("a", "b"));
 
-  RunOptions nothing;
-  nothing.tags = {"no-such-tag"};
-  EXPECT_THAT(Selected(nothing), IsEmpty());
+  RunOptions not_c;
+  not_c.exclude_controls = {"c"};
+  EXPECT_THAT(Selected(not_c), ElementsAre("a", "b", "d"));
+
+  // An excluded id still runs when a selected control depends on it.
+  RunOptions not_a;
+  not_a.exclude_controls = {"a"};
+  EXPECT_THAT(Selected(not_a), ElementsAre("a", "b", "c", "d"));
+
+  auto filter = [](std::string_view source) {
+    RunOptions options;
+    auto expression = Expression::parse(source);
+    EXPECT_TRUE(expression) << source;
+    if (expression) options.filter = std::move(*expression);
+    return options;
+  };
+  EXPECT_THAT(Selected(filter("severity == 'critical'")), ElementsAre("c"));
+  EXPECT_THAT(Selected(filter("'slow' in tags || id == 'a'")), ElementsAre("a", "c"));
+  EXPECT_THAT(Selected(filter("severity in ['medium', 'low'] and not ('slow' in tags)")),
+              ElementsAre("a", "b", "d"));  // d, and b and a as its dependencies
+}
+
+TEST(Runner, FilterErrorsAreConfigurationErrors) {
+  const Profile profile = MustParse(kFiltered);
+  Runtime runtime(TestRuntimeOptions());
+  RunOptions options;
+  auto expression = Expression::parse("severity > 3");  // a string compared with a number
+  ASSERT_TRUE(expression);
+  options.filter = std::move(*expression);
+  Runner runner(runtime, profile, options);
+  auto preflight = runner.prepare();
+  ASSERT_FALSE(preflight);
+  EXPECT_EQ(preflight.error().code, ErrorCode::invalid_argument);
+  EXPECT_THAT(preflight.error().message, HasSubstr("--filter on control a"));
 }
 
 TEST(Runner, UnknownControlFilterIsAConfigurationError) {
@@ -545,14 +619,22 @@ TEST(Runner, UnknownControlFilterIsAConfigurationError) {
   EXPECT_THAT(preflight.error().message, HasSubstr("no control \"ghost\""));
 }
 
-TEST(Runner, EmptySelectionRunsNothingAndPasses) {
+// Filters that select nothing are almost always a mistyped tag: a configuration error, not a
+// silent success.
+TEST(Runner, EmptySelectionIsAConfigurationError) {
   const Profile profile = MustParse(kFiltered);
-  RunOptions options;
-  options.tags = {"nothing"};
-  RunResult run = RunProfile(profile, options);
-  EXPECT_TRUE(run.controls.empty());
-  EXPECT_EQ(run.summary.total, 0u);
-  EXPECT_EQ(run.exit_code(), 0);
+  Runtime runtime(TestRuntimeOptions());
+  RunOptions no_tag;
+  no_tag.tags = {"nothing"};
+  RunOptions everything_excluded;
+  everything_excluded.exclude_tags = {"all"};
+  for (const RunOptions& options : {no_tag, everything_excluded}) {
+    Runner runner(runtime, profile, options);
+    auto preflight = runner.prepare();
+    ASSERT_FALSE(preflight);
+    EXPECT_EQ(preflight.error().code, ErrorCode::invalid_argument);
+    EXPECT_THAT(preflight.error().message, HasSubstr("no control matches the filters"));
+  }
 }
 
 // ---- preflight --------------------------------------------------------------------------------

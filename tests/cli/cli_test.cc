@@ -272,6 +272,10 @@ TEST_F(CheckCli, ExitThreeForUsageErrors) {
            {"check", "PROFILE", "--bogus"},                 // unknown option
            {"check", "PROFILE", "--severity", "urgent"},    // unknown severity
            {"check", "PROFILE", "--control", "ghost"},      // unknown control
+           {"check", "PROFILE", "--exclude-control", "ghost"},
+           {"check", "PROFILE", "--tags", "no-such-tag"},  // selects nothing
+           {"check", "PROFILE", "--filter", "id =="},       // expression syntax
+           {"check", "PROFILE", "--filter", "severity > 1"},  // string vs number
            {"check", "PROFILE", "--var", "novalue"},        // NAME=VALUE
            {"check", "PROFILE", "--grant", "file"},         // PLUGIN=CAPABILITY
            {"check", "PROFILE", "--grant", "file=fs:bad"},  // capability grammar
@@ -423,10 +427,12 @@ TEST_F(CheckCli, Filters) {
   EXPECT_THAT(ids({"--exclude-tags", "erroring,failing"}), ElementsAre("present"));
   EXPECT_THAT(ids({"--exclude-tags", "erroring", "--exclude-tags", "ok"}),
               ElementsAre("absent", "after-absent"));
-  // One severity: that one and above.
-  EXPECT_THAT(ids({"--severity", "high"}), ElementsAre("present", "broken"));
-  // A list: exactly those.
+  // Exactly the severities named (Reglet's meaning), one or a list.
+  EXPECT_THAT(ids({"--severity", "critical"}), ElementsAre("broken"));
   EXPECT_THAT(ids({"--severity", "low,critical"}), ElementsAre("absent", "broken"));
+  EXPECT_THAT(ids({"--exclude-control", "broken,present"}), ElementsAre("absent", "after-absent"));
+  EXPECT_THAT(ids({"--filter", "severity == 'critical' || id == 'present'"}),
+              ElementsAre("present", "broken"));
   // A control and its dependencies.
   EXPECT_THAT(ids({"--control", "after-absent"}), ElementsAre("absent", "after-absent"));
   EXPECT_THAT(ids({"--control", "present", "--control", "broken"}),
@@ -581,6 +587,7 @@ TEST(CheckHelp, MentionsEveryOption) {
   ASSERT_EQ(o.exit_code, 0) << Describe(o);
   for (const char* option :
        {"--format", "-o", "--output", "--tags", "--exclude-tags", "--severity", "--control",
+        "--exclude-control", "--filter",
         "--parallel", "--timeout", "--grant", "--grants-file", "--trust-plugins", "--audit-log",
         "--var", "--color", "--no-progress", "table, json, yaml, junit or sarif", "Exit codes",
         "Timeout of every control"}) {
