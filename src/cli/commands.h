@@ -30,7 +30,7 @@ struct CommonOptions {
   std::string timeout;
   std::string audit_log;
   std::string log_level = "warn";
-  std::string engine = "interp";
+  std::string engine = "auto";
   std::vector<std::string> aot_objects;
   std::string aot_cache;
 
