@@ -26,7 +26,7 @@ enum class EngineKind { interp, aot, automatic };
 // A plugin's log line: guest stdout/stderr (level "stdout"/"stderr") and log_message calls.
 struct LogRecord {
   std::string plugin;
-  std::string level;  // debug, info, warn, error, stdout, stderr
+  std::string level;  // debug, info, notice, warn, error, stdout, stderr
   std::string message;
   nlohmann::json attrs = nlohmann::json::object();
 };

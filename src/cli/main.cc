@@ -19,7 +19,7 @@ namespace {
 int level_rank(std::string_view level) {
   if (level == "debug") return 0;
   if (level == "info" || level == "stdout" || level == "stderr") return 1;
-  if (level == "warn") return 2;
+  if (level == "warn" || level == "notice") return 2;
   if (level == "error") return 3;
   return 4;  // off
 }

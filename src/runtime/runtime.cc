@@ -125,14 +125,30 @@ Result<std::shared_ptr<Plugin>> Runtime::load_plugin(std::string_view name,
   if (!prepared) return std::move(prepared).error();
   auto host_funcs = runtime::resolve_imports(prepared->imports());
   if (!host_funcs) return std::move(host_funcs).error();
+  auto log = [&](std::string level, std::string message) {
+    if (options.log_sink) options.log_sink({std::string(name), std::move(level), std::move(message)});
+  };
   engine::Engine* tier = state_->interp.get();
-  if (options.engine == EngineKind::aot ||
-      (options.engine == EngineKind::automatic &&
-       (engine::aot::has_object(*prepared, state_->aot_options) ||
-        !engine::aot::codegen_id(state_->aot_options).empty()))) {
+  const bool automatic = options.engine == EngineKind::automatic;
+  if (options.engine == EngineKind::aot) {
     tier = state_->aot.get();
+  } else if (automatic) {
+    if (engine::aot::has_object(*prepared, state_->aot_options)) {
+      tier = state_->aot.get();
+    } else if (!engine::aot::codegen_id(state_->aot_options).empty()) {
+      tier = state_->aot.get();
+      // Seconds of silence on the first run of a new plugin deserve a word.
+      log("notice", "compiling to native code (once: the object is cached for later runs)");
+    }
   }
-  auto module = tier->compile(*prepared, std::move(*host_funcs));
+  auto module = tier->compile(*prepared, host_funcs.value());
+  if (!module && automatic && tier == state_->aot.get()) {
+    // auto promises a working plugin, not a fast one: a compiler that fails (a broken
+    // toolchain, a full disk) leaves the interpreter.
+    log("warn", "native compilation failed, using the interpreter: " + module.error().message);
+    tier = state_->interp.get();
+    module = tier->compile(*prepared, std::move(*host_funcs));
+  }
   if (!module) return std::move(module).error();
   if (Status status = check_exports(**module); !status) return status.error();
 

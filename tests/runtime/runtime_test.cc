@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <chrono>
 #include <thread>
 
@@ -533,6 +535,94 @@ INSTANTIATE_TEST_SUITE_P(Tiers, RuntimeTest, ::testing::Values(EngineKind::inter
                          tier_name);
 INSTANTIATE_TEST_SUITE_P(Tiers, AdversarialTest,
                          ::testing::Values(EngineKind::interp, EngineKind::aot), tier_name);
+
+
+// ---- engine auto ------------------------------------------------------------------------------
+
+namespace automatic {
+
+// A temporary directory, removed with its contents.
+struct TempDirectory {
+  TempDirectory() {
+    std::string pattern = "/tmp/reglet-auto-XXXXXX";
+    if (::mkdtemp(pattern.data()) != nullptr) path = pattern;
+  }
+  ~TempDirectory() {
+    std::error_code ignored;
+    if (!path.empty()) std::filesystem::remove_all(path, ignored);
+  }
+  std::string path;
+};
+
+struct Logged {
+  std::mutex mutex;
+  std::vector<LogRecord> records;
+  bool has(std::string_view level, std::string_view text) {
+    std::lock_guard lock(mutex);
+    for (const LogRecord& r : records) {
+      if (r.level == level && r.message.find(text) != std::string::npos) return true;
+    }
+    return false;
+  }
+};
+
+RuntimeOptions automatic_options(const std::string& cache, Logged& logged) {
+  RuntimeOptions o;
+  o.engine = EngineKind::automatic;
+  o.aot_cache_dir = cache;
+  o.log_sink = [&logged](const LogRecord& record) {
+    std::lock_guard lock(logged.mutex);
+    logged.records.push_back(record);
+  };
+  return o;
+}
+
+// With a compiler and no object: compiled once (saying so), then found in the cache.
+TEST(AutomaticEngine, CompilesOnceThenUsesTheCache) {
+  TempDirectory cache;
+  ASSERT_FALSE(cache.path.empty());
+  {
+    Logged logged;
+    Runtime runtime(automatic_options(cache.path, logged));
+    auto plugin = runtime.load_plugin("p", build({}));
+    ASSERT_TRUE(plugin.ok()) << plugin.error().to_string();
+    EXPECT_EQ((*plugin)->engine_name(), "aot");
+    EXPECT_TRUE(logged.has("notice", "compiling to native code"));
+    EXPECT_TRUE((*plugin)->observe(nlohmann::json::object()).ok());
+  }
+  Logged logged;
+  Runtime runtime(automatic_options(cache.path, logged));
+  auto plugin = runtime.load_plugin("p", build({}));
+  ASSERT_TRUE(plugin.ok()) << plugin.error().to_string();
+  EXPECT_EQ((*plugin)->engine_name(), "aot");
+  EXPECT_FALSE(logged.has("notice", "compiling")) << "the cached object was not used";
+}
+
+// A compiler that fails leaves the interpreter, with a warning: auto promises a working plugin.
+TEST(AutomaticEngine, FallsBackToTheInterpreterWhenCompilationFails) {
+  TempDirectory dir;
+  ASSERT_FALSE(dir.path.empty());
+  const std::string compiler = dir.path + "/broken-cc";
+  {
+    std::ofstream script(compiler);
+    script << "#!/bin/sh\n"
+              "if [ \"$1\" = \"--version\" ]; then echo 'broken-cc 1.0'; exit 0; fi\n"
+              "echo 'broken-cc: cannot compile' >&2\n"
+              "exit 1\n";
+  }
+  std::filesystem::permissions(compiler, std::filesystem::perms::owner_all);
+  ::setenv("CC", compiler.c_str(), 1);
+  Logged logged;
+  Runtime runtime(automatic_options(dir.path + "/cache", logged));
+  auto plugin = runtime.load_plugin("p", build({}));
+  ::unsetenv("CC");
+  ASSERT_TRUE(plugin.ok()) << plugin.error().to_string();
+  EXPECT_EQ((*plugin)->engine_name(), "interp");
+  EXPECT_TRUE(logged.has("warn", "native compilation failed, using the interpreter"));
+  EXPECT_TRUE((*plugin)->observe(nlohmann::json::object()).ok());
+}
+
+}  // namespace automatic
 
 }  // namespace
 }  // namespace reglet
