@@ -19,14 +19,6 @@ std::string exec_grant(const std::string& name) {
   return "exec:" + path;
 }
 
-json evidence_of(const RunResult& result) {
-  EXPECT_EQ(result.exit_code, 0) << result.describe();
-  json out = result.json_out();
-  EXPECT_TRUE(out.is_object()) << result.describe();
-  EXPECT_FALSE(out.contains("error")) << result.describe();
-  return out;
-}
-
 TEST(CommandPlugin, CommandWithArgs) {
   const std::string echo = resolve_in_search_path("echo");
   json out = evidence_of(

@@ -244,4 +244,12 @@ std::string resolve_in_search_path(const std::string& name) {
   return {};
 }
 
+json evidence_of(const RunResult& result) {
+  EXPECT_EQ(result.exit_code, 0) << result.describe();
+  json out = result.json_out();
+  EXPECT_TRUE(out.is_object()) << result.describe();
+  EXPECT_FALSE(out.contains("error")) << result.describe();
+  return out;
+}
+
 }  // namespace reglet::e2e

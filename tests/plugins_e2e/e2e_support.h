@@ -29,6 +29,10 @@ struct RunResult {
   std::string describe() const;
 };
 
+// The evidence of a run of `reglet observe` that must have succeeded (exit 0, a JSON object
+// without "error"); failures are recorded as test failures, with everything the run printed.
+json evidence_of(const RunResult& result);
+
 // A child process started with fork/exec; the destructor kills (SIGKILL) and reaps it if it is
 // still running, so that a failing assertion never leaves a process behind.
 class ChildProcess {

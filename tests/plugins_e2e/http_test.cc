@@ -15,14 +15,6 @@ std::string grant_for(const HttpServer& server) {
   return "network:outbound:127.0.0.1:" + std::to_string(server.port());
 }
 
-json evidence_of(const RunResult& result) {
-  EXPECT_EQ(result.exit_code, 0) << result.describe();
-  json out = result.json_out();
-  EXPECT_TRUE(out.is_object()) << result.describe();
-  EXPECT_FALSE(out.contains("error")) << result.describe();
-  return out;
-}
-
 const std::string kPage = "<html><body>reglet says hello, and then some more text</body></html>";
 
 // A small site: / answers kPage, /a -> /b -> /c redirects, /echo returns the request body,

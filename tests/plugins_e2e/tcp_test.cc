@@ -14,14 +14,6 @@ std::string loopback_grant(uint16_t port) {
   return "network:outbound:127.0.0.1:" + std::to_string(port);
 }
 
-json evidence_of(const RunResult& result) {
-  EXPECT_EQ(result.exit_code, 0) << result.describe();
-  json out = result.json_out();
-  EXPECT_TRUE(out.is_object()) << result.describe();
-  EXPECT_FALSE(out.contains("error")) << result.describe();
-  return out;
-}
-
 TEST(TcpPlugin, OpenPort) {
   TcpServer server(TcpServer::Mode::hold);
   const std::string port = std::to_string(server.port());

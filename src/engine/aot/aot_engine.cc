@@ -149,6 +149,29 @@ Status write_file(const std::filesystem::path& path, std::string_view text) {
   return {};
 }
 
+// A temporary directory for the compiler's inputs, removed with everything in it.
+class WorkDir {
+ public:
+  static Result<WorkDir> create() {
+    char pattern[] = "/tmp/reglet-aot-XXXXXX";
+    if (!mkdtemp(pattern)) return make_error(ErrorCode::io_error, "cannot create a temp dir");
+    return WorkDir(pattern);
+  }
+  WorkDir(WorkDir&& other) noexcept : path_(std::exchange(other.path_, {})) {}
+  WorkDir(const WorkDir&) = delete;
+  WorkDir& operator=(const WorkDir&) = delete;
+  WorkDir& operator=(WorkDir&&) = delete;
+  ~WorkDir() {
+    std::error_code ignored;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  explicit WorkDir(std::filesystem::path path) : path_(std::move(path)) {}
+  std::filesystem::path path_;
+};
+
 // Generates C for `prepared` and compiles it into `output` (atomically: a temporary file renamed
 // into place, so that concurrent runs never load a half-written object).
 Status build_object(const PreparedModule& prepared, const std::filesystem::path& output,
@@ -158,16 +181,9 @@ Status build_object(const PreparedModule& prepared, const std::filesystem::path&
   if (!generated) return generated.error();
   std::error_code ec;
   std::filesystem::create_directories(output.parent_path(), ec);
-  char work_template[] = "/tmp/reglet-aot-XXXXXX";
-  if (!mkdtemp(work_template)) return make_error(ErrorCode::io_error, "cannot create a temp dir");
-  const std::filesystem::path work(work_template);
-  struct Cleanup {
-    std::filesystem::path dir;
-    ~Cleanup() {
-      std::error_code ignored;
-      std::filesystem::remove_all(dir, ignored);
-    }
-  } cleanup{work};
+  auto work_dir = WorkDir::create();
+  if (!work_dir) return work_dir.error();
+  const std::filesystem::path& work = work_dir->path();
   for (auto [file, text] : {std::pair{"module.c", std::string_view(generated->module_c)},
                             std::pair{"module.h", std::string_view(generated->module_h)},
                             std::pair{"glue.c", std::string_view(generated->glue_c)},
@@ -867,16 +883,9 @@ Status build_set(const std::vector<const PreparedModule*>& distinct,
                  std::map<std::string, std::string>& errors) {
   std::error_code ec;
   std::filesystem::create_directories(output.parent_path(), ec);
-  char work_template[] = "/tmp/reglet-aot-set-XXXXXX";
-  if (!mkdtemp(work_template)) return make_error(ErrorCode::io_error, "cannot create a temp dir");
-  const std::filesystem::path work(work_template);
-  struct Cleanup {
-    std::filesystem::path dir;
-    ~Cleanup() {
-      std::error_code ignored;
-      std::filesystem::remove_all(dir, ignored);
-    }
-  } cleanup{work};
+  auto work_dir = WorkDir::create();
+  if (!work_dir) return work_dir.error();
+  const std::filesystem::path& work = work_dir->path();
   for (auto [file, text] :
        {std::pair{"aot_abi.h", aot_abi_header()}, std::pair{"wasm-rt.h", wasm_rt_header()}}) {
     if (Status s = write_file(work / file, text); !s) return s;
