@@ -9,6 +9,9 @@
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
+#include <mutex>
+#include <unordered_map>
 #include <atomic>
 #include <cerrno>
 #include <cmath>
@@ -399,18 +402,55 @@ std::string lookup_name(Id id, int size_hint, Lookup lookup, Name name_of) {
   }
 }
 
+// Names by id, remembered for a while: an NSS lookup reads /etc/passwd or /etc/group (or asks a
+// directory service) each time, about 10 times the cost of the stat(2) it names the owner of, and
+// a profile asks for the same few owners over and over. A renamed user shows up within kTtl.
+class NameCache {
+ public:
+  template <class Lookup>
+  std::string get(uint32_t id, Lookup lookup) {
+    const auto now = std::chrono::steady_clock::now();
+    {
+      std::lock_guard lock(mutex_);
+      auto it = names_.find(id);
+      if (it != names_.end() && now - it->second.when < kTtl) return it->second.name;
+    }
+    std::string name = lookup();  // outside the lock: NSS may be slow
+    std::lock_guard lock(mutex_);
+    if (names_.size() >= kMaxEntries) names_.clear();  // bounded, whatever ids are asked for
+    names_[id] = {name, now};
+    return name;
+  }
+
+ private:
+  static constexpr std::chrono::seconds kTtl{30};
+  static constexpr size_t kMaxEntries = 4096;
+  struct Entry {
+    std::string name;
+    std::chrono::steady_clock::time_point when;
+  };
+  std::mutex mutex_;
+  std::unordered_map<uint32_t, Entry> names_;
+};
+
 }  // namespace
 
 std::string user_name(uid_t uid) {
-  return lookup_name<struct passwd>(uid, static_cast<int>(::sysconf(_SC_GETPW_R_SIZE_MAX)),
-                                    ::getpwuid_r,
-                                    [](const struct passwd& entry) { return entry.pw_name; });
+  static NameCache cache;
+  return cache.get(uid, [uid] {
+    return lookup_name<struct passwd>(uid, static_cast<int>(::sysconf(_SC_GETPW_R_SIZE_MAX)),
+                                      ::getpwuid_r,
+                                      [](const struct passwd& entry) { return entry.pw_name; });
+  });
 }
 
 std::string group_name(gid_t gid) {
-  return lookup_name<struct group>(gid, static_cast<int>(::sysconf(_SC_GETGR_R_SIZE_MAX)),
-                                   ::getgrgid_r,
-                                   [](const struct group& entry) { return entry.gr_name; });
+  static NameCache cache;
+  return cache.get(gid, [gid] {
+    return lookup_name<struct group>(gid, static_cast<int>(::sysconf(_SC_GETGR_R_SIZE_MAX)),
+                                     ::getgrgid_r,
+                                     [](const struct group& entry) { return entry.gr_name; });
+  });
 }
 
 std::optional<ParentAndName> split_last_component(std::string_view absolute_path) {

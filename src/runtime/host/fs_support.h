@@ -85,7 +85,8 @@ std::string_view file_type_name(mode_t mode);
 std::string format_mode(mode_t mode);
 // "2024-05-01T12:00:00Z".
 std::string format_rfc3339_utc(int64_t seconds_since_epoch);
-// The names of a user or group (getpwuid_r/getgrgid_r); empty when there is none.
+// The names of a user or group (getpwuid_r/getgrgid_r, remembered for 30 s); empty when there is
+// none.
 std::string user_name(uid_t uid);
 std::string group_name(gid_t gid);
 
