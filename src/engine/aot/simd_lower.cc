@@ -92,6 +92,19 @@ void children(wabt::Expr& expr, std::vector<wabt::ExprList*>& out) {
   }
 }
 
+// The opcode of a Binary, Compare, Convert, Unary or Ternary expression: distinct OpcodeExpr
+// types, each cast as itself (wabt::cast checks the type in debug builds).
+wabt::Opcode opcode_of(const wabt::Expr& expr) {
+  switch (expr.type()) {
+    case ExprType::Binary: return cast<wabt::BinaryExpr>(&expr)->opcode;
+    case ExprType::Compare: return cast<wabt::CompareExpr>(&expr)->opcode;
+    case ExprType::Convert: return cast<wabt::ConvertExpr>(&expr)->opcode;
+    case ExprType::Unary: return cast<wabt::UnaryExpr>(&expr)->opcode;
+    case ExprType::Ternary: return cast<wabt::TernaryExpr>(&expr)->opcode;
+    default: return wabt::Opcode(wabt::Opcode::Nop);
+  }
+}
+
 bool expr_uses_v128(wabt::Expr& expr) {
   switch (expr.type()) {
     case ExprType::Const:
@@ -101,7 +114,7 @@ bool expr_uses_v128(wabt::Expr& expr) {
     case ExprType::Convert:
     case ExprType::Unary:
     case ExprType::Ternary:
-      return opcode_uses_v128(cast<wabt::BinaryExpr>(&expr)->opcode);
+      return opcode_uses_v128(opcode_of(expr));
     case ExprType::Load:
       return opcode_uses_v128(cast<wabt::LoadExpr>(&expr)->opcode);
     case ExprType::Store:
@@ -519,7 +532,7 @@ class Lowerer {
       case ExprType::Convert:
       case ExprType::Unary:
       case ExprType::Ternary: {
-        const wabt::Opcode opcode = cast<wabt::BinaryExpr>(expr.get())->opcode;
+        const wabt::Opcode opcode = opcode_of(*expr);
         const std::string params = opcode_params(opcode);
         pop_n(stack, params.size());
         if (opcode.GetResultType() != Type::Void) stack.push_back(opcode.GetResultType());
