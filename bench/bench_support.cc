@@ -14,12 +14,28 @@
 namespace reglet::bench {
 
 std::vector<Tier> tiers() {
-  // The tiers measured. The ahead-of-time tier joins here when it lands, e.g.
-  //   {"aot", [] { return engine::aot::make_aot_engine({}); }, EngineKind::aot},
-  // and every tier-parametrised benchmark (and row of the table) gains its column. Kept apart
-  // from tests/support/engines.cc on purpose: a tier is benchmarked once it is ready to be
-  // measured, not as soon as tests start exercising it.
-  return {{"interp", [] { return engine::make_interp_engine(); }, EngineKind::interp}};
+  // The tiers measured; every tier-parametrised benchmark (and row of the table) has one per
+  // tier. Kept apart from tests/support/engines.cc on purpose: a tier is benchmarked once it is
+  // ready to be measured, not as soon as tests start exercising it.
+  return {
+      {"interp", [] { return engine::make_interp_engine(); }, EngineKind::interp},
+      {"aot", [] { return engine::aot::make_aot_engine(aot_options()); }, EngineKind::aot},
+  };
+}
+
+std::string aot_cache_dir() { return std::string(REGLET_BENCH_BINARY_DIR) + "/aot-cache"; }
+
+engine::aot::AotOptions aot_options() {
+  engine::aot::AotOptions options;
+  options.cache_dir = aot_cache_dir();
+  return options;
+}
+
+RuntimeOptions runtime_options(const Tier& tier) {
+  RuntimeOptions options;
+  options.engine = tier.kind;
+  options.aot_cache_dir = aot_cache_dir();
+  return options;
 }
 
 void die(const std::string& message) {

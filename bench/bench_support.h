@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/aot/aot_engine.h"
 #include "engine/engine.h"
 #include "reglet/runtime.h"
 
@@ -24,11 +25,20 @@ namespace reglet::bench {
 // One engine tier: a factory for the engine-level benchmarks (engine::Module and Instance
 // directly) and the RuntimeOptions::engine value for the runtime-level ones (Plugin::observe).
 struct Tier {
-  std::string name;  // "interp", later "aot": the suffix of the benchmark names
+  std::string name;  // "interp" or "aot": the suffix of the benchmark names
   std::function<std::unique_ptr<engine::Engine>()> make_engine;
   EngineKind kind;
 };
 std::vector<Tier> tiers();
+
+// The AOT tier keeps the objects it compiles for the benchmark guests (kernels, trivial and
+// hostcall plugins; the built-in plugins are linked in) in BUILD/bench/aot-cache, so that only
+// the first run of reglet-bench compiles them, in fixtures, outside every timed loop; and so that
+// the benchmarks neither read nor fill the user's own cache.
+std::string aot_cache_dir();
+engine::aot::AotOptions aot_options();
+// RuntimeOptions for a runtime-level benchmark on `tier` (engine and AOT cache set).
+RuntimeOptions runtime_options(const Tier& tier);
 
 // A setup problem is a broken benchmark, not a measurement: stop with a message.
 [[noreturn]] void die(const std::string& message);

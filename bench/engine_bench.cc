@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstring>
+#include <filesystem>
 
 #include "bench_support.h"
 #include "engine/prep/prepare.h"
@@ -267,12 +268,125 @@ const std::vector<uint8_t>& sha_input() {
   return data;
 }
 
+constexpr uint32_t kJsonBytes = 4u << 20;
+constexpr uint32_t kMatrixN = 200;
+constexpr uint32_t kMatrixBytes = kMatrixN * kMatrixN * sizeof(double);
+
+// kJsonBytes of JSON such as a plugin gets back from a host function: an array of records with
+// strings (some with escapes), integers, decimals with exponents, booleans, null, nested arrays
+// and objects, pretty-printed in part. Padded with spaces to the exact size.
+const std::string& json_input() {
+  static const std::string text = [] {
+    std::string out = "[\n";
+    uint64_t x = 0x2545f4914f6cdd1dull;  // xorshift64, reproducible
+    auto next = [&x] {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      return x;
+    };
+    auto num = [](uint64_t v) { return std::to_string(v); };
+    for (uint32_t id = 0;; ++id) {
+      const uint64_t r = next();
+      std::string record = R"(  {"id": )" + num(id) + R"(, "name": "host-)" + num(r % 100'000) +
+                           R"(.example.org", "path": "C:\\srv\\)" + num(r % 977) +
+                           R"(", "note": "tab\there \"quoted\" \u00e9", "enabled": )" +
+                           (r & 1 ? "true" : "false") + R"(, "owner": null, "score": -)" +
+                           num(r % 10'000) + "." + num((r >> 20) % 1000) + "e" +
+                           num((r >> 30) % 12) + R"(, "ports": [)" + num(r % 65'536) + ", " +
+                           num((r >> 16) % 65'536) + ", " + num((r >> 32) % 65'536) + "],\n" +
+                           R"(    "meta": {"mode": "0644", "size": )" + num(r >> 40) +
+                           R"(, "tags": ["a", "bc", "def"], "nested": {"level": )" + num(id % 7) +
+                           R"(, "empty": {}, "list": []}}})";
+      if (out.size() + record.size() + 4 > kJsonBytes) break;
+      if (id > 0) out += ",\n";
+      out += record;
+    }
+    out += "\n";
+    out.append(kJsonBytes - out.size() - 1, ' ');
+    out += "]";
+    return out;
+  }();
+  return text;
+}
+
+// The matrices: small integers as doubles, so that every product and partial sum is exact and
+// the guest's result can be compared with the native one bit for bit.
+const std::vector<double>& matrix_input(int which) {
+  static const std::vector<double> a = [] {
+    std::vector<double> m(kMatrixN * kMatrixN);
+    for (uint32_t i = 0; i < m.size(); ++i) m[i] = static_cast<double>(i * 7 % 19) - 9.0;
+    return m;
+  }();
+  static const std::vector<double> b = [] {
+    std::vector<double> m(kMatrixN * kMatrixN);
+    for (uint32_t i = 0; i < m.size(); ++i) m[i] = static_cast<double>(i * 13 % 23) - 11.0;
+    return m;
+  }();
+  return which == 0 ? a : b;
+}
+
+struct NativeJson {
+  uint32_t hash = 0;
+  uint32_t tokens = 0;
+};
+const NativeJson& native_json() {
+  static const NativeJson result = [] {
+    NativeJson r;
+    const std::string& text = json_input();
+    r.hash = kernel_json_tokenize(reinterpret_cast<const uint8_t*>(text.data()), kJsonBytes,
+                                  &r.tokens);
+    if (r.tokens == 0) die("the generated JSON does not tokenize natively");
+    return r;
+  }();
+  return result;
+}
+
+const std::vector<double>& native_product() {
+  static const std::vector<double> c = [] {
+    std::vector<double> m(kMatrixN * kMatrixN);
+    kernel_matmul(matrix_input(0).data(), matrix_input(1).data(), m.data(), kMatrixN);
+    return m;
+  }();
+  return c;
+}
+
+// Guest buffers of kernels.wasm, allocated through its exported allocator and filled with the
+// same inputs as the native runs. `call` allocates in the guest.
+struct KernelBuffers {
+  uint32_t input = 0;   // SHA-256 input
+  uint32_t output = 0;  // the digest
+  uint32_t json = 0;    // the JSON text
+  uint32_t tokens = 0;  // the tokenizer's token count (a uint32_t)
+  uint32_t a = 0, b = 0, c = 0;  // the matrices
+
+  template <class Call>
+  void allocate(Call&& call) {
+    input = call(kShaBytes);
+    output = call(32);
+    json = call(kJsonBytes);
+    tokens = call(4);
+    a = call(kMatrixBytes);
+    b = call(kMatrixBytes);
+    c = call(kMatrixBytes);
+    if (!input || !output || !json || !tokens || !a || !b || !c) {
+      die("kernels.wasm: allocate failed");
+    }
+  }
+
+  void fill(uint8_t* memory) const {
+    std::memcpy(memory + input, sha_input().data(), kShaBytes);
+    std::memcpy(memory + json, json_input().data(), kJsonBytes);
+    std::memcpy(memory + a, matrix_input(0).data(), kMatrixBytes);
+    std::memcpy(memory + b, matrix_input(1).data(), kMatrixBytes);
+  }
+};
+
 struct KernelFixture {
   std::unique_ptr<engine::Engine> engine;
   std::shared_ptr<engine::Module> module;
   std::unique_ptr<engine::Instance> instance;
-  uint32_t input = 0;   // guest address of the SHA-256 input
-  uint32_t output = 0;  // guest address of the digest
+  KernelBuffers buffers;
 
   explicit KernelFixture(const Tier& tier) {
     engine = tier.make_engine();
@@ -285,10 +399,9 @@ struct KernelFixture {
     auto created = module->instantiate(nullptr, nullptr, control);
     instance = std::move(must(created, "instantiate kernels.wasm"));
     if (module->find_export("_initialize")) call("_initialize", {});
-    input = call("allocate", {Value::i32(kShaBytes)});
-    output = call("allocate", {Value::i32(32)});
-    if (input == 0 || output == 0) die("kernels.wasm: allocate failed");
-    std::memcpy(instance->memory().data() + input, sha_input().data(), kShaBytes);
+    buffers.allocate([this](uint32_t size) { return call("allocate", {Value::i32(size)}); });
+    // After the allocations: memory may have grown (and moved) while they ran.
+    buffers.fill(instance->memory().data());
   }
 
   uint32_t call(std::string_view name, std::vector<Value> args) {
@@ -327,16 +440,17 @@ void fib_wasm(benchmark::State& state, const Tier& tier) {
 // function entries and loop headers, call-depth counting).
 struct BareKernels {
   BareWabt bare{read_file(bench_plugin_path("kernels.wasm")), nullptr};
-  uint32_t input = 0;
-  uint32_t output = 0;
+  KernelBuffers buffers;
 
   BareKernels() {
     bare.call("_initialize", {});
-    input = bare.call("allocate", {wi::Value::Make(kShaBytes)});
-    output = bare.call("allocate", {wi::Value::Make(uint32_t{32})});
-    if (input == 0 || output == 0) die("kernels.wasm: allocate failed");
-    auto memory = bare.store.UnsafeGet<wi::Memory>(bare.instance->memories()[0]);
-    std::memcpy(memory->UnsafeData() + input, sha_input().data(), kShaBytes);
+    buffers.allocate(
+        [this](uint32_t size) { return bare.call("allocate", {wi::Value::Make(size)}); });
+    buffers.fill(memory());
+  }
+
+  uint8_t* memory() {
+    return bare.store.UnsafeGet<wi::Memory>(bare.instance->memories()[0])->UnsafeData();
   }
 };
 
@@ -356,8 +470,8 @@ void fib_bare_wabt(benchmark::State& state) {
 void sha256_bare_wabt(benchmark::State& state) {
   BareKernels& k = bare_kernels();
   for (auto _ : state) {
-    k.bare.call("sha256",
-                {wi::Value::Make(k.input), wi::Value::Make(kShaBytes), wi::Value::Make(k.output)});
+    k.bare.call("sha256", {wi::Value::Make(k.buffers.input), wi::Value::Make(kShaBytes),
+                           wi::Value::Make(k.buffers.output)});
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * kShaBytes);
 }
@@ -381,13 +495,205 @@ void sha256_wasm(benchmark::State& state, const Tier& tier) {
   KernelFixture& f = kernel_fixture(tier);
   const std::array<uint8_t, 32> expected = native_digest();
   for (auto _ : state) {
-    f.call("sha256", {Value::i32(f.input), Value::i32(kShaBytes), Value::i32(f.output)});
+    f.call("sha256", {Value::i32(f.buffers.input), Value::i32(kShaBytes),
+                      Value::i32(f.buffers.output)});
   }
   // The same digest as natively: the guest really hashed the same bytes.
-  if (std::memcmp(f.instance->memory().data() + f.output, expected.data(), 32) != 0) {
+  if (std::memcmp(f.instance->memory().data() + f.buffers.output, expected.data(), 32) != 0) {
     state.SkipWithError("the guest's SHA-256 differs from the native one");
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * kShaBytes);
+}
+
+void json_native(benchmark::State& state) {
+  const NativeJson& expected = native_json();
+  const auto* text = reinterpret_cast<const uint8_t*>(json_input().data());
+  for (auto _ : state) {
+    uint32_t tokens = 0;
+    const uint32_t hash = kernel_json_tokenize(text, kJsonBytes, &tokens);
+    benchmark::DoNotOptimize(hash);
+    if (hash != expected.hash || tokens != expected.tokens) state.SkipWithError("wrong tokens");
+  }
+  state.counters["tokens"] = expected.tokens;
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * kJsonBytes);
+}
+
+// The guest's hash and token count must be the native ones: it tokenized the same text alike.
+template <class Call, class Tokens>
+void json_loop(benchmark::State& state, Call&& call, Tokens&& tokens) {
+  const NativeJson& expected = native_json();
+  for (auto _ : state) {
+    if (call() != expected.hash || tokens() != expected.tokens) {
+      state.SkipWithError("the guest's JSON tokens differ from the native ones");
+      break;
+    }
+  }
+  state.counters["tokens"] = expected.tokens;
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * kJsonBytes);
+}
+
+void json_wasm(benchmark::State& state, const Tier& tier) {
+  KernelFixture& f = kernel_fixture(tier);
+  const KernelBuffers& k = f.buffers;
+  json_loop(
+      state,
+      [&] {
+        return f.call("json_tokenize",
+                      {Value::i32(k.json), Value::i32(kJsonBytes), Value::i32(k.tokens)});
+      },
+      [&] {
+        uint32_t tokens;
+        std::memcpy(&tokens, f.instance->memory().data() + k.tokens, 4);
+        return tokens;
+      });
+}
+
+void json_bare_wabt(benchmark::State& state) {
+  BareKernels& b = bare_kernels();
+  const KernelBuffers& k = b.buffers;
+  json_loop(
+      state,
+      [&] {
+        return b.bare.call("json_tokenize", {wi::Value::Make(k.json), wi::Value::Make(kJsonBytes),
+                                             wi::Value::Make(k.tokens)});
+      },
+      [&] {
+        uint32_t tokens;
+        std::memcpy(&tokens, b.memory() + k.tokens, 4);
+        return tokens;
+      });
+}
+
+void matmul_native(benchmark::State& state) {
+  const std::vector<double>& expected = native_product();
+  std::vector<double> c(kMatrixN * kMatrixN);
+  for (auto _ : state) {
+    kernel_matmul(matrix_input(0).data(), matrix_input(1).data(), c.data(), kMatrixN);
+    benchmark::DoNotOptimize(c.data());
+    benchmark::ClobberMemory();
+  }
+  if (c != expected) state.SkipWithError("matmul is not deterministic");
+}
+
+// The guest's product must be the native one, bit for bit (exact with these inputs).
+bool same_product(const uint8_t* guest_c) {
+  return std::memcmp(guest_c, native_product().data(), kMatrixBytes) == 0;
+}
+
+void matmul_wasm(benchmark::State& state, const Tier& tier) {
+  KernelFixture& f = kernel_fixture(tier);
+  const KernelBuffers& k = f.buffers;
+  const std::vector<Value> args = {Value::i32(k.a), Value::i32(k.b), Value::i32(k.c),
+                                   Value::i32(kMatrixN)};
+  for (auto _ : state) f.call("matmul", args);
+  if (!same_product(f.instance->memory().data() + k.c)) {
+    state.SkipWithError("the guest's matrix product differs from the native one");
+  }
+}
+
+void matmul_bare_wabt(benchmark::State& state) {
+  BareKernels& b = bare_kernels();
+  const KernelBuffers& k = b.buffers;
+  const wi::Values args = {wi::Value::Make(k.a), wi::Value::Make(k.b), wi::Value::Make(k.c),
+                           wi::Value::Make(kMatrixN)};
+  for (auto _ : state) b.bare.call("matmul", args);
+  if (!same_product(b.memory() + k.c)) {
+    state.SkipWithError("the guest's matrix product differs from the native one");
+  }
+}
+
+// --- AOT compilation of a plugin: cold, and from the cache -----------------------------------
+
+// What Runtime::load_plugin hands the AOT engine for a plugin that is not built in: the prepared
+// trivial SDK plugin and its host functions. Preparing (parsing, instrumenting) is the same for
+// both tiers and stays outside the timed loops.
+struct CompileFixture {
+  std::vector<uint8_t> wasm = read_file(bench_plugin_path("trivial.wasm"));
+  Result<engine::PreparedModule> prepared = engine::PreparedModule::prepare(wasm);
+  std::vector<engine::HostFunc> host_funcs;
+
+  CompileFixture() {
+    must(prepared, "prepare trivial.wasm");
+    auto resolved = runtime::resolve_imports(prepared->imports());
+    host_funcs = std::move(must(resolved, "resolve imports"));
+  }
+};
+
+CompileFixture& compile_fixture() {
+  return fixture<CompileFixture>("compile", [] { return std::make_unique<CompileFixture>(); });
+}
+
+// Cold: a new, empty cache directory per iteration, so that Engine::compile generates the C, runs
+// the C compiler, dlopens the object and binds it. The directory's creation and removal are not
+// timed. (The compiler's identity, `cc --version`, is memoised per process and so is paid by the
+// first iteration only.)
+void aot_compile_cold(benchmark::State& state) {
+  CompileFixture& f = compile_fixture();
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto dir = std::make_unique<TempDir>();
+    engine::aot::AotOptions options = aot_options();
+    options.cache_dir = dir->path();
+    state.ResumeTiming();
+    auto engine = engine::aot::make_aot_engine(options);
+    auto module = engine->compile(*f.prepared, f.host_funcs);
+    if (!module) {
+      state.SkipWithError(module.error().to_string().c_str());
+      break;
+    }
+    state.PauseTiming();
+    dir.reset();  // the object stays mapped: the process keeps every object it loaded
+    state.ResumeTiming();
+  }
+  state.counters["wasm_bytes"] = static_cast<double>(f.wasm.size());
+}
+
+// Cache hit, as a new process sees it: the object is in the cache directory but not yet loaded.
+// Every iteration copies the cached object (untimed) into a new directory, under the name the
+// cache gives it, so that Engine::compile hashes the module, finds the file, dlopens it and binds
+// it. Few iterations: the process never unloads an object.
+void aot_compile_cache_hit(benchmark::State& state) {
+  CompileFixture& f = compile_fixture();
+  const engine::aot::AotOptions shared = aot_options();
+  {
+    auto engine = engine::aot::make_aot_engine(shared);  // fills the bench cache if needed
+    auto module = engine->compile(*f.prepared, f.host_funcs);
+    must(module, "compile trivial.wasm");
+  }
+  const auto object = engine::aot::cached_object_path(*f.prepared, shared);
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto dir = std::make_unique<TempDir>();
+    engine::aot::AotOptions options = shared;
+    options.cache_dir = dir->path();
+    std::filesystem::copy_file(object, engine::aot::cached_object_path(*f.prepared, options));
+    state.ResumeTiming();
+    auto engine = engine::aot::make_aot_engine(options);
+    auto module = engine->compile(*f.prepared, f.host_funcs);
+    if (!module) {
+      state.SkipWithError(module.error().to_string().c_str());
+      break;
+    }
+    state.PauseTiming();
+    dir.reset();
+    state.ResumeTiming();
+  }
+}
+
+// The same module again in a process that has already loaded it (a second Runtime::load_plugin
+// of the same plugin): hashing the module, finding the loaded object, the Module's own checks.
+void aot_compile_loaded(benchmark::State& state) {
+  CompileFixture& f = compile_fixture();
+  auto engine = engine::aot::make_aot_engine(aot_options());
+  auto first = engine->compile(*f.prepared, f.host_funcs);
+  must(first, "compile trivial.wasm");
+  for (auto _ : state) {
+    auto module = engine->compile(*f.prepared, f.host_funcs);
+    if (!module) {
+      state.SkipWithError(module.error().to_string().c_str());
+      break;
+    }
+  }
 }
 
 }  // namespace
@@ -403,6 +709,17 @@ void register_engine_benchmarks() {
   configure(RegisterBenchmark("sha256_8MiB/native", sha256_native), kMillisecond);
   configure(RegisterBenchmark("fib30/bare_wabt", fib_bare_wabt), kMillisecond);
   configure(RegisterBenchmark("sha256_8MiB/bare_wabt", sha256_bare_wabt), kMillisecond);
+  configure(RegisterBenchmark("json_4MiB/native", json_native), kMillisecond);
+  configure(RegisterBenchmark("json_4MiB/bare_wabt", json_bare_wabt), kMillisecond);
+  configure(RegisterBenchmark("matmul_200/native", matmul_native), kMillisecond);
+  configure(RegisterBenchmark("matmul_200/bare_wabt", matmul_bare_wabt), kMillisecond);
+  // A cold compilation takes seconds: a few iterations are enough to see it.
+  configure(RegisterBenchmark("aot_compile/cold/trivial", aot_compile_cold), kMillisecond)
+      ->Iterations(1);
+  configure(RegisterBenchmark("aot_compile/cache_hit/trivial", aot_compile_cache_hit),
+            kMillisecond)
+      ->Iterations(20);
+  configure(RegisterBenchmark("aot_compile/loaded/trivial", aot_compile_loaded), kMicrosecond);
   for (const Tier& tier : tiers()) {
     // Registered benchmarks keep their arguments by value.
     configure(RegisterBenchmark(("host_call/" + tier.name).c_str(), host_call_engine, tier),
@@ -415,6 +732,10 @@ void register_engine_benchmarks() {
               kMicrosecond);
     configure(RegisterBenchmark(("fib30/" + tier.name).c_str(), fib_wasm, tier), kMillisecond);
     configure(RegisterBenchmark(("sha256_8MiB/" + tier.name).c_str(), sha256_wasm, tier),
+              kMillisecond);
+    configure(RegisterBenchmark(("json_4MiB/" + tier.name).c_str(), json_wasm, tier),
+              kMillisecond);
+    configure(RegisterBenchmark(("matmul_200/" + tier.name).c_str(), matmul_wasm, tier),
               kMillisecond);
   }
 }

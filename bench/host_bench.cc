@@ -37,8 +37,7 @@ struct HostcallFixture {
   }
 
   static RuntimeOptions options(const Tier& tier) {
-    RuntimeOptions options;
-    options.engine = tier.kind;
+    RuntimeOptions options = runtime_options(tier);
     options.environment = std::map<std::string, std::string>{{std::string(kEnvVar), "benchmark"}};
     return options;
   }

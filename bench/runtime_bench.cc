@@ -6,6 +6,7 @@
 #include "bench_support.h"
 #include "reglet/builtins.h"
 #include "support/loopback_servers.h"
+#include "support/wat.h"
 
 namespace reglet::bench {
 namespace {
@@ -28,8 +29,7 @@ struct PluginFixture {
   }
 
   static RuntimeOptions options(const Tier& tier) {
-    RuntimeOptions options;
-    options.engine = tier.kind;
+    RuntimeOptions options = runtime_options(tier);
     // A fixed environment: env_get answers the same on every machine.
     options.environment = std::map<std::string, std::string>{{"REGLET_BENCH_VAR", "benchmark"}};
     return options;
@@ -58,6 +58,38 @@ void observe_trivial(benchmark::State& state, const Tier& tier) {
   auto& f = fixture<PluginFixture>("trivial/" + tier.name, [&tier] {
     const std::vector<uint8_t> wasm = read_file(bench_plugin_path("trivial.wasm"));
     return std::make_unique<PluginFixture>(tier, "trivial", wasm, std::vector<std::string>{});
+  });
+  observe_loop(state, *f.plugin, Config{{"name", "bench"}});
+}
+
+// The same observation from a plugin written by hand in WAT: no SDK, no JSON library in the
+// guest; `observe` returns a constant result. What remains is the runtime's own fixed cost (config
+// validation, fresh instance, allocate and copy-in, the call, parsing the result), which the SDK
+// plugin above adds its guest-side JSON parsing and printing to.
+constexpr std::string_view kTrivialWat = R"((module
+  (memory (export "memory") 2)
+  (global $next (mut i32) (i32.const 4096))
+  (data (i32.const 1024) "{\"status\":true,\"data\":{\"name\":\"bench\"}}")
+  (data (i32.const 2048) "{\"name\":\"trivial-wat\",\"version\":\"1.0.0\",\"description\":\"constant\",\"capabilities\":[]}")
+  (data (i32.const 3072) "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}}}")
+  (func (export "allocate") (param $size i32) (result i32)
+    (local $at i32)
+    (local.set $at (global.get $next))
+    (global.set $next (i32.add (global.get $next) (local.get $size)))
+    (local.get $at))
+  (func (export "deallocate") (param i32 i32))
+  (func (export "describe") (result i64)
+    (i64.or (i64.shl (i64.const 2048) (i64.const 32)) (i64.const 83)))
+  (func (export "schema") (result i64)
+    (i64.or (i64.shl (i64.const 3072) (i64.const 32)) (i64.const 57)))
+  (func (export "observe") (param i32 i32) (result i64)
+    (i64.or (i64.shl (i64.const 1024) (i64.const 32)) (i64.const 39))))
+)";
+
+void observe_trivial_wat(benchmark::State& state, const Tier& tier) {
+  auto& f = fixture<PluginFixture>("trivial-wat/" + tier.name, [&tier] {
+    const std::vector<uint8_t> wasm = test::wat_to_wasm(kTrivialWat);
+    return std::make_unique<PluginFixture>(tier, "trivial-wat", wasm, std::vector<std::string>{});
   });
   observe_loop(state, *f.plugin, Config{{"name", "bench"}});
 }
@@ -142,6 +174,9 @@ void register_runtime_benchmarks() {
   using benchmark::RegisterBenchmark;
   configure(RegisterBenchmark("http_get/libcurl", http_get_libcurl), kMicrosecond);
   for (const Tier& tier : tiers()) {
+    configure(RegisterBenchmark(("observe_trivial_wat/" + tier.name).c_str(), observe_trivial_wat,
+                                tier),
+              kMicrosecond);
     configure(RegisterBenchmark(("observe_trivial/" + tier.name).c_str(), observe_trivial, tier),
               kMicrosecond);
     configure(RegisterBenchmark(("observe_file/" + tier.name).c_str(), observe_file, tier),

@@ -24,6 +24,15 @@ KERNEL_EXPORT("fib") uint32_t kernel_fib(uint32_t n);
 KERNEL_EXPORT("sha256")
 void kernel_sha256(const uint8_t* data, uint32_t len, uint8_t* out);
 
+/* Tokenizes the JSON text data[0, len): returns a hash of the tokens (kind, length, integer part
+ * of numbers) and stores their number in *tokens; returns 0 with *tokens = 0 on malformed text. */
+KERNEL_EXPORT("json_tokenize")
+uint32_t kernel_json_tokenize(const uint8_t* data, uint32_t len, uint32_t* tokens);
+
+/* c = a * b for n x n row-major matrices of doubles: a floating-point kernel. */
+KERNEL_EXPORT("matmul")
+void kernel_matmul(const double* a, const double* b, double* c, uint32_t n);
+
 #ifdef __cplusplus
 }
 #endif
