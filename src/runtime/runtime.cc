@@ -121,7 +121,10 @@ Result<std::shared_ptr<Plugin>> Runtime::load_plugin(std::string_view name,
   const uint64_t pages = (options.memory_limit_bytes + engine::kWasmPageSize - 1) /
                          engine::kWasmPageSize;
   prepare_options.max_memory_pages = static_cast<uint32_t>(std::clamp<uint64_t>(pages, 1, 65536));
-  auto prepared = engine::PreparedModule::prepare(wasm, prepare_options);
+  // The built-in plugins were prepared at build time (with the default options).
+  std::optional<engine::PreparedModule> prebuilt = engine::find_prebuilt(wasm, prepare_options);
+  auto prepared = prebuilt ? Result<engine::PreparedModule>(std::move(*prebuilt))
+                           : engine::PreparedModule::prepare(wasm, prepare_options);
   if (!prepared) return std::move(prepared).error();
   auto host_funcs = runtime::resolve_imports(prepared->imports());
   if (!host_funcs) return std::move(host_funcs).error();

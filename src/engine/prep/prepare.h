@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -71,6 +72,14 @@ class PreparedModule {
   // Index of the global counting call depth; tiers set it to 0 before each top-level call.
   uint32_t depth_global() const { return depth_global_; }
 
+  // Everything above in a compact form, with the options it was prepared with (prebuilt.cc), so
+  // that a module prepared at build time need not be prepared again in every process.
+  std::vector<uint8_t> serialize(const PrepareOptions& options) const;
+  // The module `serialized` holds. invalid_module when it is malformed or was prepared with
+  // other options than `options` (then it is not the module prepare() would make).
+  static Result<PreparedModule> deserialize(std::span<const uint8_t> serialized,
+                                            const PrepareOptions& options);
+
  private:
   PreparedModule();
 
@@ -86,5 +95,14 @@ class PreparedModule {
 
 // Shared by the tiers: what `reglet_internal.interrupt` returns when the call may go on.
 inline constexpr uint32_t kInterruptBudget = 10'000;
+
+// Modules prepared at build time (the built-in plugins): `source` is the module as given to
+// prepare(), `serialized` what serialize() made of it. Both must outlive the process (they are
+// embedded in the binary).
+void register_prebuilt(std::span<const uint8_t> source, std::span<const uint8_t> serialized);
+// What prepare(wasm, options) would return, from a registered prebuilt module, when there is one
+// for exactly these bytes and options; nullopt otherwise.
+std::optional<PreparedModule> find_prebuilt(std::span<const uint8_t> wasm,
+                                            const PrepareOptions& options);
 
 }  // namespace reglet::engine
