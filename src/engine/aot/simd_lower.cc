@@ -1,5 +1,7 @@
 #include "engine/aot/simd_lower.h"
 
+#include "engine/prep/ir_walk.h"
+
 #include <wabt/cast.h>
 #include <wabt/error-formatter.h>
 #include <wabt/ir.h>
@@ -68,28 +70,7 @@ bool opcode_uses_v128(wabt::Opcode opcode) {
 
 // The lists nested in `expr` (block bodies, if arms).
 void children(wabt::Expr& expr, std::vector<wabt::ExprList*>& out) {
-  switch (expr.type()) {
-    case ExprType::Block:
-      out.push_back(&cast<wabt::BlockExpr>(&expr)->block.exprs);
-      break;
-    case ExprType::Loop:
-      out.push_back(&cast<wabt::LoopExpr>(&expr)->block.exprs);
-      break;
-    case ExprType::If: {
-      auto* if_expr = cast<wabt::IfExpr>(&expr);
-      out.push_back(&if_expr->true_.exprs);
-      out.push_back(&if_expr->false_);
-      break;
-    }
-    case ExprType::Try: {
-      auto* try_expr = cast<wabt::TryExpr>(&expr);
-      out.push_back(&try_expr->block.exprs);
-      for (wabt::Catch& c : try_expr->catches) out.push_back(&c.exprs);
-      break;
-    }
-    default:
-      break;
-  }
+  push_child_lists(expr, out);
 }
 
 // The opcode of a Binary, Compare, Convert, Unary or Ternary expression: distinct OpcodeExpr

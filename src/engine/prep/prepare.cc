@@ -1,6 +1,7 @@
 #include "engine/prep/prepare.h"
 
 #include "engine/prep/frame_size.h"
+#include "engine/prep/ir_walk.h"
 
 #include <wabt/apply-names.h>
 #include <wabt/binary-reader-ir.h>
@@ -230,23 +231,7 @@ class Instrumenter {
   }
 
   static void push_children(wabt::Expr& expr, std::vector<wabt::ExprList*>& work) {
-    switch (expr.type()) {
-      case ExprType::Block: work.push_back(&cast<wabt::BlockExpr>(&expr)->block.exprs); break;
-      case ExprType::Loop: work.push_back(&cast<wabt::LoopExpr>(&expr)->block.exprs); break;
-      case ExprType::If: {
-        auto* if_expr = cast<wabt::IfExpr>(&expr);
-        work.push_back(&if_expr->true_.exprs);
-        work.push_back(&if_expr->false_);
-        break;
-      }
-      case ExprType::Try: {
-        auto* try_expr = cast<wabt::TryExpr>(&expr);
-        work.push_back(&try_expr->block.exprs);
-        for (wabt::Catch& c : try_expr->catches) work.push_back(&c.exprs);
-        break;
-      }
-      default: break;
-    }
+    push_child_lists(expr, work);
   }
 
   // A mutable i32 global starting at 0, appended (so no existing global index moves).
