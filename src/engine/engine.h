@@ -48,6 +48,22 @@ struct Value {
   uint64_t as_i64() const { return bits; }
 };
 
+// Room for the arguments and results of one host call, left uninitialised: the tiers' dispatch
+// writes only the slots a signature uses (Value's default member initialisers made every call
+// zero all of them, half the cost of an AOT host call).
+struct HostCallScratch {
+  static constexpr size_t kMaxParams = 16, kMaxResults = 4;
+  Value* params() { return reinterpret_cast<Value*>(params_); }
+  Value* results() { return reinterpret_cast<Value*>(results_); }
+  static bool fits(size_t params, size_t results) {
+    return params <= kMaxParams && results <= kMaxResults;
+  }
+
+ private:
+  alignas(Value) unsigned char params_[kMaxParams * sizeof(Value)];
+  alignas(Value) unsigned char results_[kMaxResults * sizeof(Value)];
+};
+
 struct FuncSig {
   std::vector<ValType> params;
   std::vector<ValType> results;

@@ -166,14 +166,10 @@ class InterpInstance final : public Instance, public Caller {
   // Called from the WABT host functions bound in the slot.
   wabt::Result dispatch(const HostFunc& func, const wi::FuncType& type, const wi::Values& params,
                         wi::Values& results, wi::Trap::Ptr* out_trap) {
-    // Left uninitialised: only the slots the signature uses are written (zeroing all 20 Values
-    // on every host call showed in the profile).
-    constexpr size_t kMaxArgs = 16, kMaxOuts = 4;
-    alignas(Value) unsigned char args_storage[kMaxArgs * sizeof(Value)];
-    alignas(Value) unsigned char outs_storage[kMaxOuts * sizeof(Value)];
-    Value* const args = reinterpret_cast<Value*>(args_storage);
-    Value* const outs = reinterpret_cast<Value*>(outs_storage);
-    if (params.size() > kMaxArgs || results.size() > kMaxOuts) {
+    HostCallScratch scratch;
+    Value* const args = scratch.params();
+    Value* const outs = scratch.results();
+    if (!HostCallScratch::fits(params.size(), results.size())) {
       return raise(
           Trap{TrapKind::host_error, "host function signature too large", 0, ErrorCode::internal},
           out_trap);
