@@ -30,12 +30,6 @@ using engine::TrapKind;
 class AotSession;
 struct Instance;
 
-std::string module_hash(const engine::PreparedModule& prepared) {
-  const auto& binary = prepared.binary();
-  return engine::aot::sha256_hex(
-      std::string_view(reinterpret_cast<const char*>(binary.data()), binary.size()));
-}
-
 size_t slots_of(std::string_view letters) {
   size_t n = 0;
   for (char c : letters) n += c == 'V' ? 2 : c == 'r' ? 3 : 1;
@@ -125,14 +119,14 @@ class AotSession final : public Session {
   void prefetch(const std::vector<const engine::PreparedModule*>& modules) override {
     auto loaded = engine::aot::load_module_set(modules, options_, spec_host_api());
     for (size_t i = 0; i < modules.size(); ++i) {
-      loaded_.emplace(module_hash(*modules[i]), std::move(loaded[i]));
+      loaded_.emplace(engine::aot::prepared_sha256(*modules[i]), std::move(loaded[i]));
     }
   }
 
   InstantiateResult instantiate(const engine::PreparedModule& prepared,
                                 ExecutionControl& control) override {
     InstantiateResult out;
-    const std::string hash = module_hash(prepared);
+    const std::string hash = engine::aot::prepared_sha256(prepared);
     auto it = loaded_.find(hash);
     if (it == loaded_.end()) {
       prefetch({&prepared});

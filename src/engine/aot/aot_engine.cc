@@ -661,14 +661,10 @@ int AotModule::dispatch(AotInstance& instance, uint32_t index, const uint64_t* a
       break;
   }
   const HostFunc& func = *binding.func;
-  // Left uninitialised: only the slots the signature uses are written. Value's default member
-  // initialisers made every host call zero all 20 (a rep stos, half the cost of the call).
-  constexpr size_t kMaxIn = 16, kMaxOut = 4;
-  alignas(Value) unsigned char in_storage[kMaxIn * sizeof(Value)];
-  alignas(Value) unsigned char out_storage[kMaxOut * sizeof(Value)];
-  Value* const in = reinterpret_cast<Value*>(in_storage);
-  Value* const out = reinterpret_cast<Value*>(out_storage);
-  if (func.sig.params.size() > kMaxIn || func.sig.results.size() > kMaxOut) {
+  HostCallScratch scratch;
+  Value* const in = scratch.params();
+  Value* const out = scratch.results();
+  if (!HostCallScratch::fits(func.sig.params.size(), func.sig.results.size())) {
     return instance.stop_with(
         Trap{TrapKind::host_error, "host function signature too large", 0, ErrorCode::internal});
   }
@@ -772,9 +768,7 @@ class AotEngine final : public Engine {
 
  private:
   Result<const reglet_aot_module*> find_or_build(const PreparedModule& prepared) {
-    const auto& binary = prepared.binary();
-    const std::string hash =
-        sha256_hex(std::string_view(reinterpret_cast<const char*>(binary.data()), binary.size()));
+    const std::string hash = prepared_sha256(prepared);
     {
       std::lock_guard lock(g_static_mutex);
       if (auto it = static_modules().find(hash); it != static_modules().end()) return it->second;
@@ -850,17 +844,12 @@ Status compile_to_file(const PreparedModule& prepared, const std::filesystem::pa
 
 std::filesystem::path cached_object_path(const PreparedModule& prepared,
                                          const AotOptions& options) {
-  const auto& binary = prepared.binary();
-  const std::string hash =
-      sha256_hex(std::string_view(reinterpret_cast<const char*>(binary.data()), binary.size()));
   const auto dir = options.cache_dir.empty() ? default_cache_dir() : options.cache_dir;
-  return cache_path(dir, hash, codegen_id(options));
+  return cache_path(dir, prepared_sha256(prepared), codegen_id(options));
 }
 
 bool has_object(const PreparedModule& prepared, const AotOptions& options) {
-  const auto& binary = prepared.binary();
-  const std::string hash =
-      sha256_hex(std::string_view(reinterpret_cast<const char*>(binary.data()), binary.size()));
+  const std::string hash = prepared_sha256(prepared);
   {
     std::lock_guard lock(g_static_mutex);
     if (static_modules().count(hash)) return true;
@@ -871,8 +860,9 @@ bool has_object(const PreparedModule& prepared, const AotOptions& options) {
   }
   const std::string id = codegen_id(options);
   if (id.empty()) return false;
+  const auto dir = options.cache_dir.empty() ? default_cache_dir() : options.cache_dir;
   std::error_code ec;
-  return std::filesystem::exists(cached_object_path(prepared, options), ec);
+  return std::filesystem::exists(cache_path(dir, hash, id), ec);
 }
 
 std::unique_ptr<Engine> make_aot_engine(AotOptions options) {
@@ -1082,9 +1072,7 @@ std::vector<Result<const reglet_aot_module*>> load_module_set(
   std::vector<std::string> distinct_hashes;
   std::string key = id + "|set";
   for (const PreparedModule* module : modules) {
-    const auto& binary = module->binary();
-    hashes.push_back(
-        sha256_hex(std::string_view(reinterpret_cast<const char*>(binary.data()), binary.size())));
+    hashes.push_back(prepared_sha256(*module));
     if (std::find(distinct_hashes.begin(), distinct_hashes.end(), hashes.back()) ==
         distinct_hashes.end()) {
       distinct_hashes.push_back(hashes.back());

@@ -42,6 +42,9 @@ inline constexpr int kCodegenRevision = 1;
 
 // The hex SHA-256 of `data`.
 std::string sha256_hex(std::string_view data);
+// The hex SHA-256 of a prepared module's binary: what identifies an AOT object's module (cache
+// keys, static registration, the check of a `reglet compile` object).
+std::string prepared_sha256(const PreparedModule& prepared);
 
 // `name` must be a C identifier fragment of letters, digits and '_' without 'Z' (wasm2c's escape
 // character). `codegen_id` is recorded in the module description.
