@@ -24,6 +24,20 @@ set(REGLET_WASM_COMMON_FLAGS
 set(REGLET_WASM_CXX_FLAGS -std=c++17 -fno-exceptions -fno-rtti -DJSON_NOEXCEPTION
   -DJSON_HAS_FILESYSTEM=0 -DJSON_HAS_EXPERIMENTAL_FILESYSTEM=0)
 
+# The SDK's bulk-memory helpers (sdk/src/bulk_memory.c), compiled once, linked into every C++
+# plugin.
+set(REGLET_SDK_SUPPORT_OBJECT "${CMAKE_BINARY_DIR}/sdk-support/bulk_memory.o")
+add_custom_command(
+  OUTPUT ${REGLET_SDK_SUPPORT_OBJECT}
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/sdk-support
+  COMMAND ${REGLET_WASM_CC} --target=wasm32-wasi --sysroot=${REGLET_WASM_SYSROOT} -O2
+          -mbulk-memory -Wall -Wextra -Werror -c ${REGLET_SOURCE_DIR}/sdk/src/bulk_memory.c
+          -o ${REGLET_SDK_SUPPORT_OBJECT}
+  DEPENDS ${REGLET_SOURCE_DIR}/sdk/src/bulk_memory.c
+  COMMENT "Building the guest SDK's bulk-memory helpers"
+  VERBATIM)
+add_custom_target(reglet-sdk-support DEPENDS ${REGLET_SDK_SUPPORT_OBJECT})
+
 function(reglet_add_plugin)
   cmake_parse_arguments(P "" "NAME;OUTPUT;LANGUAGE" "SOURCES;FLAGS;DEPENDS" ${ARGN})
   if(NOT P_OUTPUT)
@@ -40,6 +54,7 @@ function(reglet_add_plugin)
   else()
     set(compiler ${REGLET_WASM_CXX})
     set(lang_flags ${REGLET_WASM_CXX_FLAGS})
+    list(APPEND sources ${REGLET_SDK_SUPPORT_OBJECT})
   endif()
   file(GLOB_RECURSE sdk_headers CONFIGURE_DEPENDS ${REGLET_SOURCE_DIR}/sdk/include/*.h)
   set(strip_cmd)
@@ -54,6 +69,7 @@ function(reglet_add_plugin)
     COMMENT "Building WebAssembly plugin ${P_NAME}"
     VERBATIM)
   add_custom_target(${P_NAME}-wasm ALL DEPENDS ${P_OUTPUT})
+  add_dependencies(${P_NAME}-wasm reglet-sdk-support)
 endfunction()
 
 # reglet_add_wat(NAME name SOURCE file.wat [OUTPUT path.wasm]): hand-written test modules.

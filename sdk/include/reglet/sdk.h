@@ -22,22 +22,18 @@
 // instance capability_denied, naming the capability that was missing).
 #pragma once
 
-#ifndef JSON_NOEXCEPTION
-#define JSON_NOEXCEPTION 1
-#endif
-
-#include <nlohmann/json.hpp>
+#include <reglet/json.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 namespace reglet::sdk {
-
-using Json = nlohmann::json;
 
 // ---------------------------------------------------------------------------------------------
 // Plugin description and results
@@ -56,10 +52,8 @@ struct Info {
   Json json() const {
     Json caps = Json::array();
     for (const auto& c : capabilities) caps.push_back({{"kind", c.kind}, {"pattern", c.pattern}});
-    return {{"name", name},
-            {"version", version},
-            {"description", description},
-            {"capabilities", caps}};
+    return {
+        {"name", name}, {"version", version}, {"description", description}, {"capabilities", caps}};
   }
 };
 
@@ -71,25 +65,50 @@ class Outcome {
   static Outcome success(Json data = Json::object()) { return Outcome(true, std::move(data)); }
   static Outcome failure(Json data = Json::object()) { return Outcome(false, std::move(data)); }
   static Outcome evidence(bool status, Json data) { return Outcome(status, std::move(data)); }
+  // Evidence whose data is already JSON text (one object, from a JsonWriter): nothing is parsed
+  // or rebuilt on the way out.
+  static Outcome evidence(bool status, JsonWriter&& data) {
+    Outcome outcome(status, Json());
+    outcome.data_json_ = data.take();
+    return outcome;
+  }
   // type: config, network, timeout, capability, validation, internal, ...
   static Outcome error(std::string type, std::string message, std::string code = "") {
     Outcome outcome(false, Json::object());
     if (code.empty()) code = type == "config" ? "invalid_config" : "plugin_error";
-    outcome.error_ = {{"message", std::move(message)}, {"type", std::move(type)},
-                      {"code", std::move(code)}};
+    outcome.error_ = {
+        {"message", std::move(message)}, {"type", std::move(type)}, {"code", std::move(code)}};
     return outcome;
   }
 
   Json json() const {
-    Json out = {{"status", status_}, {"data", data_}};
+    Json out = {{"status", status_},
+                {"data", data_json_.empty() ? data_ : parse_json(data_json_.view())}};
     if (!error_.is_null()) out["error"] = error_;
     return out;
+  }
+
+  // The outcome as the ABI's JSON text, appended to out.
+  void write(JsonBuffer& out) const {
+    out.put(status_ ? std::string_view("{\"status\":true,\"data\":")
+                    : std::string_view("{\"status\":false,\"data\":"));
+    if (!data_json_.empty()) {
+      out.put(data_json_.view());
+    } else {
+      write_json(out, data_);
+    }
+    if (!error_.is_null()) {
+      out.put(",\"error\":", 9);
+      write_json(out, error_);
+    }
+    out.put('}');
   }
 
  private:
   Outcome(bool status, Json data) : status_(status), data_(std::move(data)) {}
   bool status_;
   Json data_;
+  JsonBuffer data_json_;
   Json error_;
 };
 
@@ -183,7 +202,7 @@ struct HostError {
 template <class T>
 class Expected {
  public:
-  Expected(T value) : value_(std::move(value)), ok_(true) {}  // NOLINT implicit
+  Expected(T value) : value_(std::move(value)), ok_(true) {}           // NOLINT implicit
   Expected(HostError error) : error_(std::move(error)), ok_(false) {}  // NOLINT implicit
   bool ok() const { return ok_; }
   explicit operator bool() const { return ok_; }
@@ -220,7 +239,7 @@ inline Expected<Json> take_response(uint64_t packed) {
   const auto len = static_cast<size_t>(packed & 0xffffffffu);
   if (ptr == 0) return HostError{"abi_error", "host returned no response"};
   char* text = reinterpret_cast<char*>(ptr);
-  Json response = Json::parse(text, text + len, nullptr, false);
+  Json response = parse_json(std::string_view(text, len));
   free(text);
   if (response.is_discarded() || !response.is_object()) {
     return HostError{"abi_error", "host response is not a JSON object"};
@@ -233,9 +252,9 @@ inline Expected<Json> take_response(uint64_t packed) {
   return response;
 }
 
-#define REGLET_HOST_IMPORT(fn)                                                             \
-  __attribute__((import_module("reglet_host"), import_name(#fn))) extern "C" uint64_t \
-      reglet_host_##fn(uint64_t request)
+#define REGLET_HOST_IMPORT(fn)                 \
+  __attribute__((import_module("reglet_host"), \
+                 import_name(#fn))) extern "C" uint64_t reglet_host_##fn(uint64_t request)
 
 REGLET_HOST_IMPORT(fs_read);
 REGLET_HOST_IMPORT(fs_write);
@@ -255,11 +274,49 @@ REGLET_HOST_IMPORT(log_message);
 
 template <uint64_t (*Fn)(uint64_t)>
 Expected<Json> call(const Json& request) {
-  const std::string text = request.dump(-1, ' ', false, Json::error_handler_t::replace);
-  return take_response(Fn(pack(text.data(), text.size())));
+  JsonBuffer text;
+  write_json(text, request);
+  return take_response(Fn(pack(text.view().data(), text.size())));
 }
 
 }  // namespace detail
+
+// A host response kept as its JSON text and indexed (JsonFields): no tree is built, fields are
+// decoded when asked for. From the sdk::host::text functions.
+class HostResponse {
+ public:
+  const JsonFields& fields() const { return fields_; }
+  const JsonFields* operator->() const { return &fields_; }
+  std::string_view text() const { return {buffer_.get(), size_}; }
+
+  // Takes the buffer the host filled (our allocate); an error when it is not a JSON object or is
+  // the host's {"error": ...}.
+  static Expected<HostResponse> take(uint64_t packed) {
+    const auto ptr = static_cast<uintptr_t>(packed >> 32);
+    HostResponse response;
+    response.buffer_.reset(reinterpret_cast<char*>(ptr));
+    response.size_ = static_cast<size_t>(packed & 0xffffffffu);
+    if (ptr == 0) return HostError{"abi_error", "host returned no response"};
+    if (!response.fields_.parse(response.text())) {
+      return HostError{"abi_error", "host response is not a JSON object"};
+    }
+    const JsonValue error = response.fields_.find("error");
+    if (error.is_object()) {
+      JsonFields details;
+      details.parse(error.raw());
+      return HostError{details.string("code", "internal"), details.string("message")};
+    }
+    return response;
+  }
+
+ private:
+  struct Free {
+    void operator()(char* p) const { free(p); }
+  };
+  std::unique_ptr<char, Free> buffer_;
+  size_t size_ = 0;
+  JsonFields fields_;
+};
 
 namespace host {
 
@@ -303,24 +360,81 @@ inline Expected<Json> http_request(const Json& request) {
 
 }  // namespace host
 
+// The same host functions with the request as JSON text (a JsonWriter's) and the response kept as
+// text (HostResponse): for hot paths, where building and printing trees is most of the cost.
+namespace host::text {
+
+namespace detail_text {
+template <uint64_t (*Fn)(uint64_t)>
+Expected<HostResponse> call(std::string_view request) {
+  return HostResponse::take(Fn(::reglet::sdk::detail::pack(request.data(), request.size())));
+}
+}  // namespace detail_text
+
+inline Expected<HostResponse> fs_read(std::string_view request) {
+  return detail_text::call<::reglet::sdk::detail::reglet_host_fs_read>(request);
+}
+inline Expected<HostResponse> fs_write(std::string_view request) {
+  return detail_text::call<::reglet::sdk::detail::reglet_host_fs_write>(request);
+}
+inline Expected<HostResponse> fs_stat(std::string_view request) {
+  return detail_text::call<::reglet::sdk::detail::reglet_host_fs_stat>(request);
+}
+inline Expected<HostResponse> env_get(std::string_view request) {
+  return detail_text::call<::reglet::sdk::detail::reglet_host_env_get>(request);
+}
+inline Expected<HostResponse> exec_run(std::string_view request) {
+  return detail_text::call<::reglet::sdk::detail::reglet_host_exec_run>(request);
+}
+inline Expected<HostResponse> net_connect(std::string_view request) {
+  return detail_text::call<::reglet::sdk::detail::reglet_host_net_connect>(request);
+}
+inline Expected<HostResponse> net_send(std::string_view request) {
+  return detail_text::call<::reglet::sdk::detail::reglet_host_net_send>(request);
+}
+inline Expected<HostResponse> net_recv(std::string_view request) {
+  return detail_text::call<::reglet::sdk::detail::reglet_host_net_recv>(request);
+}
+inline Expected<HostResponse> net_close(std::string_view request) {
+  return detail_text::call<::reglet::sdk::detail::reglet_host_net_close>(request);
+}
+inline Expected<HostResponse> tcp_connect(std::string_view request) {
+  return detail_text::call<::reglet::sdk::detail::reglet_host_tcp_connect>(request);
+}
+inline Expected<HostResponse> dns_lookup(std::string_view request) {
+  return detail_text::call<::reglet::sdk::detail::reglet_host_dns_lookup>(request);
+}
+inline Expected<HostResponse> http_request(std::string_view request) {
+  return detail_text::call<::reglet::sdk::detail::reglet_host_http_request>(request);
+}
+
+}  // namespace host::text
+
 // Structured logging through the host (never part of the report).
 namespace log {
 inline void write(const char* level, const std::string& message, Json attrs = Json::object()) {
   detail::call<detail::reglet_host_log_message>(
       {{"level", level}, {"message", message}, {"attrs", std::move(attrs)}});
 }
-inline void debug(const std::string& m, Json a = Json::object()) { write("debug", m, std::move(a)); }
-inline void info(const std::string& m, Json a = Json::object()) { write("info", m, std::move(a)); }
-inline void warn(const std::string& m, Json a = Json::object()) { write("warn", m, std::move(a)); }
-inline void error(const std::string& m, Json a = Json::object()) { write("error", m, std::move(a)); }
+inline void debug(const std::string& m, Json a = Json::object()) {
+  write("debug", m, std::move(a));
+}
+inline void info(const std::string& m, Json a = Json::object()) {
+  write("info", m, std::move(a));
+}
+inline void warn(const std::string& m, Json a = Json::object()) {
+  write("warn", m, std::move(a));
+}
+inline void error(const std::string& m, Json a = Json::object()) {
+  write("error", m, std::move(a));
+}
 }  // namespace log
 
 // ---------------------------------------------------------------------------------------------
 // Helpers plugins commonly need
 
-inline std::string base64_encode(const std::string& in) {
-  static const char* kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+inline std::string base64_encode(std::string_view in) {
+  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
   out.reserve((in.size() + 2) / 3 * 4);
   size_t i = 0;
@@ -349,7 +463,7 @@ inline std::string base64_encode(const std::string& in) {
 // Decodes standard base64 (padding optional); returns false on invalid input. Table-driven and
 // writing into a buffer sized up front: guests decode whole file chunks and response bodies with
 // it, and under the interpreter every operation per byte counts.
-inline bool base64_decode(const std::string& in, std::string& out) {
+inline bool base64_decode(std::string_view in, std::string& out) {
   // 0..63 for the alphabet, 64 for '=', 255 for anything else.
   static const unsigned char* const kTable = [] {
     static unsigned char table[256];
@@ -395,17 +509,43 @@ inline bool base64_decode(const std::string& in, std::string& out) {
 
 namespace detail {
 
-inline uint64_t emit(const Json& json) {
-  const std::string text = json.dump(-1, ' ', false, Json::error_handler_t::replace);
-  char* buffer = static_cast<char*>(malloc(text.size() ? text.size() : 1));
-  if (!buffer) return 0;
-  memcpy(buffer, text.data(), text.size());
-  return pack(buffer, text.size());
+// Hands the buffer to the host as it is (the host frees it with deallocate, i.e. free).
+inline uint64_t emit(JsonBuffer&& text) {
+  size_t size = 0;
+  char* data = text.release(size);
+  return data != nullptr ? pack(data, size) : 0;
 }
 
-inline Json parse_config(const void* ptr, size_t len) {
-  const char* text = static_cast<const char*>(ptr);
-  return Json::parse(text, text + len, nullptr, false);
+inline uint64_t emit(const Json& json) {
+  JsonBuffer text;
+  write_json(text, json);
+  return emit(std::move(text));
+}
+
+inline uint64_t emit(const Outcome& outcome) {
+  JsonBuffer text;
+  outcome.write(text);
+  return emit(std::move(text));
+}
+
+// observe(config) with the config as the plugin's observe takes it: a Json tree, or JsonFields
+// (an index over the text, for plugins that want no tree).
+template <class Observe>
+uint64_t run_observe(Observe&& observe, const void* ptr, size_t len) {
+  const std::string_view text(static_cast<const char*>(ptr), len);
+  if constexpr (std::is_invocable_v<Observe, const JsonFields&>) {
+    JsonFields config;
+    if (!config.parse(text)) {
+      return emit(Outcome::error("config", "config is not a JSON object"));
+    }
+    return emit(observe(config));
+  } else {
+    const Json config = parse_json(text);
+    if (config.is_discarded() || !config.is_object()) {
+      return emit(Outcome::error("config", "config is not a JSON object"));
+    }
+    return emit(observe(config));
+  }
 }
 
 }  // namespace detail
@@ -413,27 +553,23 @@ inline Json parse_config(const void* ptr, size_t len) {
 }  // namespace reglet::sdk
 
 // Defines the plugin's exports from three functions:
-//   Info describe();  Json schema();  Outcome observe(const Json& config);
-#define REGLET_PLUGIN(describe_fn, schema_fn, observe_fn)                                   \
-  extern "C" __attribute__((export_name("allocate"))) void* reglet_allocate(uint32_t size) { \
-    return malloc(size ? size : 1);                                                         \
-  }                                                                                         \
-  extern "C" __attribute__((export_name("deallocate"))) void reglet_deallocate(void* ptr,   \
-                                                                               uint32_t) {  \
-    free(ptr);                                                                              \
-  }                                                                                         \
-  extern "C" __attribute__((export_name("describe"))) uint64_t reglet_describe() {          \
-    return ::reglet::sdk::detail::emit(describe_fn().json());                               \
-  }                                                                                         \
-  extern "C" __attribute__((export_name("schema"))) uint64_t reglet_schema() {              \
-    return ::reglet::sdk::detail::emit(schema_fn());                                        \
-  }                                                                                         \
-  extern "C" __attribute__((export_name("observe"))) uint64_t reglet_observe(               \
-      const void* ptr, uint32_t len) {                                                      \
-    ::reglet::sdk::Json config = ::reglet::sdk::detail::parse_config(ptr, len);             \
-    if (config.is_discarded() || !config.is_object()) {                                     \
-      return ::reglet::sdk::detail::emit(                                                   \
-          ::reglet::sdk::Outcome::error("config", "config is not a JSON object").json());   \
-    }                                                                                       \
-    return ::reglet::sdk::detail::emit(observe_fn(config).json());                          \
+//   Info describe();  Json schema();
+//   Outcome observe(const Json& config);   or   Outcome observe(const JsonFields& config);
+#define REGLET_PLUGIN(describe_fn, schema_fn, observe_fn)                                     \
+  extern "C" __attribute__((export_name("allocate"))) void* reglet_allocate(uint32_t size) {  \
+    return malloc(size ? size : 1);                                                           \
+  }                                                                                           \
+  extern "C" __attribute__((export_name("deallocate"))) void reglet_deallocate(void* ptr,     \
+                                                                               uint32_t) {    \
+    free(ptr);                                                                                \
+  }                                                                                           \
+  extern "C" __attribute__((export_name("describe"))) uint64_t reglet_describe() {            \
+    return ::reglet::sdk::detail::emit(describe_fn().json());                                 \
+  }                                                                                           \
+  extern "C" __attribute__((export_name("schema"))) uint64_t reglet_schema() {                \
+    return ::reglet::sdk::detail::emit(schema_fn());                                          \
+  }                                                                                           \
+  extern "C" __attribute__((export_name("observe"))) uint64_t reglet_observe(const void* ptr, \
+                                                                             uint32_t len) {  \
+    return ::reglet::sdk::detail::run_observe(observe_fn, ptr, len);                          \
   }
