@@ -62,6 +62,15 @@ void observe_trivial(benchmark::State& state, const Tier& tier) {
   observe_loop(state, *f.plugin, Config{{"name", "bench"}});
 }
 
+// The same plugin written with the SDK's lean JSON (JsonFields, JsonWriter) instead of Json trees.
+void observe_trivial_lean(benchmark::State& state, const Tier& tier) {
+  auto& f = fixture<PluginFixture>("trivial_lean/" + tier.name, [&tier] {
+    const std::vector<uint8_t> wasm = read_file(bench_plugin_path("trivial_lean.wasm"));
+    return std::make_unique<PluginFixture>(tier, "trivial_lean", wasm, std::vector<std::string>{});
+  });
+  observe_loop(state, *f.plugin, Config{{"name", "bench"}});
+}
+
 // The same observation from a plugin written by hand in WAT: no SDK, no JSON library in the
 // guest; `observe` returns a constant result. What remains is the runtime's own fixed cost (config
 // validation, fresh instance, allocate and copy-in, the call, parsing the result), which the SDK
@@ -174,7 +183,10 @@ void register_runtime_benchmarks() {
   using benchmark::RegisterBenchmark;
   configure(RegisterBenchmark("http_get/libcurl", http_get_libcurl), kMicrosecond);
   for (const Tier& tier : tiers()) {
-    configure(RegisterBenchmark(("observe_trivial_wat/" + tier.name).c_str(), observe_trivial_wat,
+    configure(
+        RegisterBenchmark(("observe_trivial_wat/" + tier.name).c_str(), observe_trivial_wat, tier),
+        kMicrosecond);
+    configure(RegisterBenchmark(("observe_trivial_lean/" + tier.name).c_str(), observe_trivial_lean,
                                 tier),
               kMicrosecond);
     configure(RegisterBenchmark(("observe_trivial/" + tier.name).c_str(), observe_trivial, tier),
