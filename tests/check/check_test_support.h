@@ -12,52 +12,11 @@
 #include <string>
 #include <string_view>
 
+#include "support/temp_dir.h"
+
 namespace reglet::check::test {
 
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern =
-        std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/reglet-check-XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      ADD_FAILURE() << "mkdtemp failed for " << pattern;
-      return;
-    }
-    created_ = pattern;
-    char resolved[PATH_MAX];
-    // TMPDIR may sit behind a symlink; grants compare resolved paths.
-    path_ = ::realpath(pattern.c_str(), resolved) != nullptr ? resolved : pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    if (!created_.empty()) std::filesystem::remove_all(created_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& relative) const { return path_ + "/" + relative; }
-
-  std::string write(const std::string& relative, const std::string& content) const {
-    const std::filesystem::path file = *this / relative;
-    std::filesystem::create_directories(file.parent_path());
-    std::ofstream out(file, std::ios::binary | std::ios::trunc);
-    out << content;
-    return file.string();
-  }
-  std::string read(const std::string& relative) const {
-    std::ifstream in(*this / relative, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }
-  bool exists(const std::string& relative) const {
-    return std::filesystem::exists(*this / relative);
-  }
-
- private:
-  std::string created_;
-  std::string path_;
-};
+using ::reglet::test::TempDir;
 
 // "FILE:LINE:COLUMN" of the `nth` (0-based) occurrence of `needle` in `text`, plus `offset`
 // columns, 1-based like the loader's messages. Fails the test when the needle is not there.

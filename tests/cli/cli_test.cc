@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "support/loopback_servers.h"
+#include "support/temp_dir.h"
 
 extern char** environ;
 
@@ -35,47 +36,7 @@ using ::testing::IsEmpty;
 using ::testing::Not;
 using ::testing::StartsWith;
 
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern =
-        std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/reglet-cli-XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      ADD_FAILURE() << "mkdtemp failed";
-      return;
-    }
-    created_ = pattern;
-    char resolved[PATH_MAX];
-    // Grants compare resolved paths; TMPDIR may sit behind a symlink.
-    path_ = ::realpath(pattern.c_str(), resolved) != nullptr ? resolved : pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    if (!created_.empty()) std::filesystem::remove_all(created_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& relative) const { return path_ + "/" + relative; }
-  std::string write(const std::string& relative, const std::string& content) const {
-    std::ofstream out(*this / relative, std::ios::binary | std::ios::trunc);
-    out << content;
-    return *this / relative;
-  }
-  std::string read(const std::string& relative) const {
-    std::ifstream in(*this / relative, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }
-  bool exists(const std::string& relative) const {
-    return std::filesystem::exists(*this / relative);
-  }
-
- private:
-  std::string created_;
-  std::string path_;
-};
+using ::reglet::test::TempDir;
 
 struct Outcome {
   int exit_code = -1;
@@ -267,18 +228,18 @@ TEST_F(CheckCli, ExitThreeForABadProfile) {
 
 TEST_F(CheckCli, ExitThreeForUsageErrors) {
   for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
-           {"check"},                                       // no profile
-           {"check", "PROFILE", "--format", "html"},        // unknown format
-           {"check", "PROFILE", "--bogus"},                 // unknown option
-           {"check", "PROFILE", "--severity", "urgent"},    // unknown severity
-           {"check", "PROFILE", "--control", "ghost"},      // unknown control
+           {"check"},                                     // no profile
+           {"check", "PROFILE", "--format", "html"},      // unknown format
+           {"check", "PROFILE", "--bogus"},               // unknown option
+           {"check", "PROFILE", "--severity", "urgent"},  // unknown severity
+           {"check", "PROFILE", "--control", "ghost"},    // unknown control
            {"check", "PROFILE", "--exclude-control", "ghost"},
-           {"check", "PROFILE", "--tags", "no-such-tag"},  // selects nothing
-           {"check", "PROFILE", "--filter", "id =="},       // expression syntax
+           {"check", "PROFILE", "--tags", "no-such-tag"},     // selects nothing
+           {"check", "PROFILE", "--filter", "id =="},         // expression syntax
            {"check", "PROFILE", "--filter", "severity > 1"},  // string vs number
-           {"check", "PROFILE", "--var", "novalue"},        // NAME=VALUE
-           {"check", "PROFILE", "--grant", "file"},         // PLUGIN=CAPABILITY
-           {"check", "PROFILE", "--grant", "file=fs:bad"},  // capability grammar
+           {"check", "PROFILE", "--var", "novalue"},          // NAME=VALUE
+           {"check", "PROFILE", "--grant", "file"},           // PLUGIN=CAPABILITY
+           {"check", "PROFILE", "--grant", "file=fs:bad"},    // capability grammar
            {"check", "PROFILE", "--color", "sometimes"},
            {"check", "PROFILE", "--parallel", "many"},
            {"check", "PROFILE", "--timeout", "soon"},
@@ -585,12 +546,27 @@ TEST_F(CheckCli, UnwritableOutputIsAUsageErrorBeforeAnythingRuns) {
 TEST(CheckHelp, MentionsEveryOption) {
   Outcome o = Reglet({"check", "--help"});
   ASSERT_EQ(o.exit_code, 0) << Describe(o);
-  for (const char* option :
-       {"--format", "-o", "--output", "--tags", "--exclude-tags", "--severity", "--control",
-        "--exclude-control", "--filter",
-        "--parallel", "--timeout", "--grant", "--grants-file", "--trust-plugins", "--audit-log",
-        "--var", "--color", "--no-progress", "table, json, yaml, junit or sarif", "Exit codes",
-        "Timeout of every control"}) {
+  for (const char* option : {"--format",
+                             "-o",
+                             "--output",
+                             "--tags",
+                             "--exclude-tags",
+                             "--severity",
+                             "--control",
+                             "--exclude-control",
+                             "--filter",
+                             "--parallel",
+                             "--timeout",
+                             "--grant",
+                             "--grants-file",
+                             "--trust-plugins",
+                             "--audit-log",
+                             "--var",
+                             "--color",
+                             "--no-progress",
+                             "table, json, yaml, junit or sarif",
+                             "Exit codes",
+                             "Timeout of every control"}) {
     EXPECT_THAT(o.out, HasSubstr(option)) << o.out;
   }
 }

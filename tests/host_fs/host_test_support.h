@@ -24,66 +24,11 @@
 #include "reglet/runtime.h"
 #include "runtime/host/context.h"
 #include "runtime/host/handlers.h"
+#include "support/temp_dir.h"
 
 namespace reglet::test {
 
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern =
-        std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/reglet-hostfs-XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      ADD_FAILURE() << "mkdtemp failed for " << pattern;
-      return;
-    }
-    created_ = pattern;
-    char resolved[PATH_MAX];
-    // TMPDIR may sit behind a symlink; grants and expectations use the real path.
-    path_ = ::realpath(pattern.c_str(), resolved) != nullptr ? resolved : pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    // Make everything removable again (tests chmod things to 000).
-    for (auto it = std::filesystem::recursive_directory_iterator(
-             created_, std::filesystem::directory_options::skip_permission_denied, ignored);
-         it != std::filesystem::recursive_directory_iterator(); it.increment(ignored)) {
-      if (it->is_directory(ignored) && !it->is_symlink(ignored)) {
-        ::chmod(it->path().c_str(), 0755);
-      }
-    }
-    // remove_all does not follow symlinks: links pointing outside are removed, not emptied.
-    if (!created_.empty()) std::filesystem::remove_all(created_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& relative) const { return path_ + "/" + relative; }
-
-  void mkdir(const std::string& relative) const {
-    std::filesystem::create_directories(*this / relative);
-  }
-  void write(const std::string& relative, const std::string& content) const {
-    std::ofstream out(*this / relative, std::ios::binary | std::ios::trunc);
-    out << content;
-  }
-  std::string read(const std::string& relative) const {
-    std::ifstream in(*this / relative, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }
-  bool exists(const std::string& relative) const {
-    struct stat info {};
-    return ::lstat((*this / relative).c_str(), &info) == 0;
-  }
-  void symlink(const std::string& target, const std::string& relative) const {
-    ASSERT_EQ(::symlink(target.c_str(), (*this / relative).c_str()), 0) << relative;
-  }
-
- private:
-  std::string created_;
-  std::string path_;
-};
+using ::reglet::test::TempDir;
 
 // Runtime services with captured audit records, and the instance context of one plugin.
 class Sandbox {

@@ -156,7 +156,7 @@ TEST(ObserveCommand, AuditLogRecordsAllowedAndDeniedDecisions) {
   const TempDir dir;
   const std::string allowed = dir.write("allowed", "ok");
   const std::string denied = dir.write("denied", "no");
-  const std::string log = (dir.path() / "audit.jsonl").string();
+  const std::string log = (dir / "audit.jsonl");
   const std::string grant = "fs:read:" + allowed;
 
   const RunResult ok =

@@ -182,28 +182,6 @@ RunResult observe(const std::string& plugin, const json& config,
   return run_reglet(args, extra_env);
 }
 
-TempDir::TempDir() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "reglet-e2e-XXXXXX").string();
-  if (::mkdtemp(pattern.data()) == nullptr) fail_setup("mkdtemp " + pattern);
-  path_ = std::filesystem::canonical(pattern);
-}
-
-TempDir::~TempDir() {
-  std::error_code ignored;
-  std::filesystem::remove_all(path_, ignored);
-}
-
-std::string TempDir::write(const std::string& name, const std::string& content, mode_t mode) const {
-  const std::filesystem::path file = path_ / name;
-  {
-    std::ofstream out(file, std::ios::binary | std::ios::trunc);
-    out << content;
-    if (!out) fail_setup("write " + file.string());
-  }
-  if (::chmod(file.c_str(), mode) != 0) fail_setup("chmod " + file.string());
-  return file.string();
-}
-
 std::string sha256_hex(const std::string& data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;

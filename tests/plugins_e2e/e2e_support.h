@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "support/temp_dir.h"
+
 namespace reglet::e2e {
 
 using nlohmann::json;
@@ -64,23 +66,7 @@ RunResult observe(const std::string& plugin, const json& config,
                   const std::vector<std::string>& extra = {},
                   const std::map<std::string, std::string>& extra_env = {});
 
-// A directory under $TMPDIR (canonical: no symlink in its path, so that paths the host reports
-// compare equal), removed with everything in it by the destructor.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
-  std::string str() const { return path_.string(); }
-  // Writes `content` to path()/name with `mode` (exactly: the umask is undone by chmod).
-  std::string write(const std::string& name, const std::string& content, mode_t mode = 0644) const;
-
- private:
-  std::filesystem::path path_;
-};
+using ::reglet::test::TempDir;
 
 // Lower-case hex SHA-256, computed natively (OpenSSL) to check the plugins' own hashing.
 std::string sha256_hex(const std::string& data);

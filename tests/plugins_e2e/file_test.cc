@@ -81,7 +81,7 @@ TEST_F(FilePlugin, SpecialPermissionBitsShowLikeLs) {
 }
 
 TEST_F(FilePlugin, MissingFileIsEvidenceNotAnError) {
-  const std::string path = (dir_.path() / "absent.conf").string();
+  const std::string path = (dir_ / "absent.conf");
   const RunResult result = run({{"path", path}});
   ASSERT_EQ(result.exit_code, 0) << result.describe();
   json out = result.json_out();
@@ -92,9 +92,9 @@ TEST_F(FilePlugin, MissingFileIsEvidenceNotAnError) {
 }
 
 TEST_F(FilePlugin, Directory) {
-  fs::create_directory(dir_.path() / "conf.d");
-  fs::permissions(dir_.path() / "conf.d", fs::perms(0750));
-  json out = evidence({{"path", (dir_.path() / "conf.d").string()}});
+  fs::create_directory(dir_ / "conf.d");
+  fs::permissions(dir_ / "conf.d", fs::perms(0750));
+  json out = evidence({{"path", (dir_ / "conf.d")}});
   EXPECT_EQ(out["status"], true);
   json& data = out["data"];
   EXPECT_EQ(data["exists"], true);
@@ -106,8 +106,8 @@ TEST_F(FilePlugin, Directory) {
 
 TEST_F(FilePlugin, HashOfADirectoryDoesNotApplyAndDoesNotFailTheCheck) {
   // As in Reglet's file plugin: a directory has no content to hash; it exists, so it passes.
-  fs::create_directory(dir_.path() / "d");
-  json out = evidence({{"path", (dir_.path() / "d").string()}, {"hash", true}});
+  fs::create_directory(dir_ / "d");
+  json out = evidence({{"path", (dir_ / "d")}, {"hash", true}});
   EXPECT_EQ(out["status"], true);
   EXPECT_EQ(out["data"]["readable"], true);
   EXPECT_FALSE(out["data"].contains("sha256"));
@@ -120,16 +120,16 @@ TEST_F(FilePlugin, TrailingSlashNamesADirectory) {
   EXPECT_EQ(file["status"], false);
   EXPECT_EQ(file["data"]["exists"], false);
 
-  fs::create_directory(dir_.path() / "sub");
-  json directory = evidence({{"path", (dir_.path() / "sub").string() + "/"}});
+  fs::create_directory(dir_ / "sub");
+  json directory = evidence({{"path", (dir_ / "sub") + "/"}});
   EXPECT_EQ(directory["status"], true);
   EXPECT_EQ(directory["data"]["is_dir"], true);
 }
 
 TEST_F(FilePlugin, SymlinkFollowedByDefault) {
   const std::string target = dir_.write("real.conf", "0123456789", 0600);
-  fs::create_symlink("real.conf", dir_.path() / "link.conf");
-  json out = evidence({{"path", (dir_.path() / "link.conf").string()}});
+  fs::create_symlink("real.conf", dir_ / "link.conf");
+  json out = evidence({{"path", (dir_ / "link.conf")}});
   EXPECT_EQ(out["status"], true);
   json& data = out["data"];
   EXPECT_EQ(data["exists"], true);
@@ -144,8 +144,8 @@ TEST_F(FilePlugin, SymlinkFollowedByDefault) {
 
 TEST_F(FilePlugin, SymlinkNotFollowed) {
   dir_.write("real.conf", "0123456789");
-  fs::create_symlink("real.conf", dir_.path() / "link.conf");
-  json out = evidence({{"path", (dir_.path() / "link.conf").string()}, {"follow_symlinks", false}});
+  fs::create_symlink("real.conf", dir_ / "link.conf");
+  json out = evidence({{"path", (dir_ / "link.conf")}, {"follow_symlinks", false}});
   EXPECT_EQ(out["status"], true);
   json& data = out["data"];
   EXPECT_EQ(data["exists"], true);
@@ -158,8 +158,8 @@ TEST_F(FilePlugin, SymlinkNotFollowed) {
 }
 
 TEST_F(FilePlugin, DanglingSymlinkFollowedDoesNotExist) {
-  fs::create_symlink("nowhere", dir_.path() / "dangling");
-  const RunResult result = run({{"path", (dir_.path() / "dangling").string()}});
+  fs::create_symlink("nowhere", dir_ / "dangling");
+  const RunResult result = run({{"path", (dir_ / "dangling")}});
   ASSERT_EQ(result.exit_code, 0) << result.describe();
   json out = result.json_out();
   EXPECT_EQ(out["status"], false);
@@ -273,9 +273,9 @@ TEST_F(FilePlugin, NoGrantAtAllIsDenied) {
 
 TEST_F(FilePlugin, DotDotEscapeIsDenied) {
   // Granted: <dir>/jail/**. Asked: <dir>/jail/../outside, which is <dir>/outside.
-  fs::create_directory(dir_.path() / "jail");
+  fs::create_directory(dir_ / "jail");
   const std::string outside = dir_.write("outside", "not yours");
-  const std::string asked = (dir_.path() / "jail" / ".." / "outside").string();
+  const std::string asked = (dir_ / "jail/../outside");
   const RunResult result = observe("file", {{"path", asked}, {"read_content", true}},
                                    {"fs:read:" + dir_.str() + "/jail/**"});
   EXPECT_EQ(result.exit_code, 2) << result.describe();
@@ -289,13 +289,12 @@ TEST_F(FilePlugin, DotDotEscapeIsDenied) {
 
 TEST_F(FilePlugin, SymlinkEscapeIsDenied) {
   // A link inside the granted tree pointing out of it: following it is reading outside.
-  fs::create_directory(dir_.path() / "jail");
+  fs::create_directory(dir_ / "jail");
   const std::string outside = dir_.write("outside", "not yours");
-  fs::create_symlink(outside, dir_.path() / "jail" / "escape");
+  fs::create_symlink(outside, dir_ / "jail/escape");
   const std::string jail_grant = "fs:read:" + dir_.str() + "/jail/**";
-  const RunResult result = observe(
-      "file", {{"path", (dir_.path() / "jail" / "escape").string()}, {"read_content", true}},
-      {jail_grant});
+  const RunResult result =
+      observe("file", {{"path", (dir_ / "jail/escape")}, {"read_content", true}}, {jail_grant});
   EXPECT_EQ(result.exit_code, 2) << result.describe();
   json out = result.json_out();
   EXPECT_EQ(out["error"]["code"], "capability_denied");
@@ -305,16 +304,15 @@ TEST_F(FilePlugin, SymlinkEscapeIsDenied) {
   EXPECT_EQ(result.out.find("not yours"), std::string::npos);
 
   // A directory link inside the tree is no way out either.
-  fs::create_directory_symlink(dir_.path(), dir_.path() / "jail" / "up");
+  fs::create_directory_symlink(dir_.path(), dir_ / "jail/up");
   const RunResult through_dir =
-      observe("file", {{"path", (dir_.path() / "jail" / "up" / "outside").string()}}, {jail_grant});
+      observe("file", {{"path", (dir_ / "jail/up/outside")}}, {jail_grant});
   EXPECT_EQ(through_dir.exit_code, 2) << through_dir.describe();
   EXPECT_EQ(through_dir.json_out()["error"]["code"], "capability_denied");
 
   // Not following the link reports the link itself, which is inside the tree.
-  const RunResult link_only = observe(
-      "file", {{"path", (dir_.path() / "jail" / "escape").string()}, {"follow_symlinks", false}},
-      {jail_grant});
+  const RunResult link_only =
+      observe("file", {{"path", (dir_ / "jail/escape")}, {"follow_symlinks", false}}, {jail_grant});
   ASSERT_EQ(link_only.exit_code, 0) << link_only.describe();
   EXPECT_EQ(link_only.json_out()["data"]["symlink_target"], outside);
 }

@@ -1,15 +1,17 @@
 // The runtime and the ABI (SPEC §2, §4) with hand-written plugins: lifecycle, caching, results in
 // both shapes, config validation, and every adversarial case the host must contain.
+#include "reglet/runtime.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <chrono>
 #include <thread>
 
-#include "reglet/runtime.h"
 #include "runtime/wat_plugins.h"
+#include "support/temp_dir.h"
 #include "support/wat.h"
 
 namespace reglet {
@@ -17,10 +19,12 @@ namespace {
 
 using namespace std::chrono_literals;
 using test::plugin_wat;
-using test::WatPlugin;
 using test::wat_to_wasm;
+using test::WatPlugin;
 
-std::vector<uint8_t> build(const WatPlugin& plugin) { return wat_to_wasm(plugin_wat(plugin)); }
+std::vector<uint8_t> build(const WatPlugin& plugin) {
+  return wat_to_wasm(plugin_wat(plugin));
+}
 
 // Every test runs on both engine tiers, with the same expectations.
 class RuntimeTest : public ::testing::TestWithParam<EngineKind> {
@@ -36,8 +40,7 @@ class RuntimeTest : public ::testing::TestWithParam<EngineKind> {
     return o;
   }
 
-  std::shared_ptr<Plugin> load(Runtime& runtime, const WatPlugin& plugin,
-                               std::string name = "p") {
+  std::shared_ptr<Plugin> load(Runtime& runtime, const WatPlugin& plugin, std::string name = "p") {
     auto loaded = runtime.load_plugin(name, build(plugin));
     EXPECT_TRUE(loaded.ok()) << (loaded.ok() ? "" : loaded.error().to_string());
     return loaded.ok() ? *loaded : nullptr;
@@ -135,8 +138,12 @@ TEST_P(RuntimeTest, ResultShapes) {
       {R"({"status":false,"error":{"message":"boom","type":"internal"}})", false,
        nlohmann::json::object(), "plugin_error", "boom", "internal"},
       {R"({"hostname":"x","uptime":3})", true, {{"hostname", "x"}, {"uptime", 3}}, "", "", ""},
-      {R"({"error":"old style failure","detail":1})", false, {{"detail", 1}}, "plugin_error",
-       "old style failure", ""},
+      {R"({"error":"old style failure","detail":1})",
+       false,
+       {{"detail", 1}},
+       "plugin_error",
+       "old style failure",
+       ""},
   };
   int index = 0;
   for (const Case& c : cases) {
@@ -244,7 +251,8 @@ TEST_P(RuntimeTest, MissingExportsAreAbiErrors) {
   EXPECT_NE(d.error().message.find("env.magic"), std::string::npos);
 
   WatPlugin unknown_host_function;
-  unknown_host_function.imports = "(import \"reglet_host\" \"format_disk\" (func (param i64) (result i64)))";
+  unknown_host_function.imports =
+      "(import \"reglet_host\" \"format_disk\" (func (param i64) (result i64)))";
   auto e = runtime.load_plugin("e", build(unknown_host_function));
   ASSERT_FALSE(e.ok());
   EXPECT_EQ(e.error().code, ErrorCode::abi_error);
@@ -294,7 +302,9 @@ TEST_P(AdversarialTest, EndlessLoopStopsWithinDeadlinePlus100ms) {
 TEST_P(AdversarialTest, LoopWithCallsStopsAtDeadline) {
   WatPlugin p;
   p.extra = "(func $work (result i32) (i32.const 1))";
-  p.observe_body = "(local $n i32) (loop (local.set $n (i32.add (local.get $n) (call $work))) (br 0)) (i64.const 0)";
+  p.observe_body =
+      "(local $n i32) (loop (local.set $n (i32.add (local.get $n) (call $work))) (br 0)) "
+      "(i64.const 0)";
   std::chrono::steady_clock::duration elapsed{};
   Error error = run(p, 200ms, &elapsed);
   EXPECT_EQ(error.code, ErrorCode::timeout);
@@ -335,7 +345,8 @@ TEST_P(AdversarialTest, MemoryBomb) {
 
 TEST_P(AdversarialTest, EndlessRecursion) {
   WatPlugin p;
-  p.extra = "(func $down (param i32) (result i32) (call $down (i32.add (local.get 0) (i32.const 1))))";
+  p.extra =
+      "(func $down (param i32) (result i32) (call $down (i32.add (local.get 0) (i32.const 1))))";
   p.observe_body = "(i64.extend_i32_u (call $down (i32.const 0)))";
   Error error = run(p);
   EXPECT_EQ(error.code, ErrorCode::stack_exhausted) << error.to_string();
@@ -462,15 +473,17 @@ TEST_P(RuntimeTest, LogMessageReachesTheSink) {
   p.extra = "(data (i32.const 4096) \"" + [&] {
     std::string escaped;
     for (char c : request) {
-      if (c == '"') escaped += "\\\"";
-      else escaped += c;
+      if (c == '"')
+        escaped += "\\\"";
+      else
+        escaped += c;
     }
     return escaped;
   }() + "\")";
-  p.observe_body = "(drop (call $log (i64.const " +
-                   std::to_string((uint64_t{4096} << 32) | request.size()) +
-                   "))) (i64.or (i64.shl (i64.extend_i32_u (global.get $result_ptr)) (i64.const 32))"
-                   " (i64.extend_i32_u (global.get $result_len)))";
+  p.observe_body =
+      "(drop (call $log (i64.const " + std::to_string((uint64_t{4096} << 32) | request.size()) +
+      "))) (i64.or (i64.shl (i64.extend_i32_u (global.get $result_ptr)) (i64.const 32))"
+      " (i64.extend_i32_u (global.get $result_len)))";
   p.memory_pages = 2;
   auto plugin = load(runtime, p);
   ObserveOptions opts;
@@ -495,7 +508,8 @@ TEST_P(RuntimeTest, ObservationsDoNotShareState) {
   p.observe_body =
       "(global.set $count (i32.add (global.get $count) (i32.const 1)))"
       "(i32.store8 (i32.const 8197) (i32.add (i32.const 48) (global.get $count)))"
-      "(i64.const " + std::to_string((uint64_t{8192} << 32) | 7) + ")";
+      "(i64.const " +
+      std::to_string((uint64_t{8192} << 32) | 7) + ")";
   auto plugin = load(runtime, p);
   for (int i = 0; i < 5; ++i) {
     auto evidence = plugin->observe({{"n", 1}});
@@ -536,23 +550,9 @@ INSTANTIATE_TEST_SUITE_P(Tiers, RuntimeTest, ::testing::Values(EngineKind::inter
 INSTANTIATE_TEST_SUITE_P(Tiers, AdversarialTest,
                          ::testing::Values(EngineKind::interp, EngineKind::aot), tier_name);
 
-
 // ---- engine auto ------------------------------------------------------------------------------
 
 namespace automatic {
-
-// A temporary directory, removed with its contents.
-struct TempDirectory {
-  TempDirectory() {
-    std::string pattern = "/tmp/reglet-auto-XXXXXX";
-    if (::mkdtemp(pattern.data()) != nullptr) path = pattern;
-  }
-  ~TempDirectory() {
-    std::error_code ignored;
-    if (!path.empty()) std::filesystem::remove_all(path, ignored);
-  }
-  std::string path;
-};
 
 struct Logged {
   std::mutex mutex;
@@ -579,11 +579,11 @@ RuntimeOptions automatic_options(const std::string& cache, Logged& logged) {
 
 // With a compiler and no object: compiled once (saying so), then found in the cache.
 TEST(AutomaticEngine, CompilesOnceThenUsesTheCache) {
-  TempDirectory cache;
-  ASSERT_FALSE(cache.path.empty());
+  ::reglet::test::TempDir cache;
+  ASSERT_FALSE(cache.path().empty());
   {
     Logged logged;
-    Runtime runtime(automatic_options(cache.path, logged));
+    Runtime runtime(automatic_options(cache.path(), logged));
     auto plugin = runtime.load_plugin("p", build({}));
     ASSERT_TRUE(plugin.ok()) << plugin.error().to_string();
     EXPECT_EQ((*plugin)->engine_name(), "aot");
@@ -591,7 +591,7 @@ TEST(AutomaticEngine, CompilesOnceThenUsesTheCache) {
     EXPECT_TRUE((*plugin)->observe(nlohmann::json::object()).ok());
   }
   Logged logged;
-  Runtime runtime(automatic_options(cache.path, logged));
+  Runtime runtime(automatic_options(cache.path(), logged));
   auto plugin = runtime.load_plugin("p", build({}));
   ASSERT_TRUE(plugin.ok()) << plugin.error().to_string();
   EXPECT_EQ((*plugin)->engine_name(), "aot");
@@ -600,9 +600,9 @@ TEST(AutomaticEngine, CompilesOnceThenUsesTheCache) {
 
 // A compiler that fails leaves the interpreter, with a warning: auto promises a working plugin.
 TEST(AutomaticEngine, FallsBackToTheInterpreterWhenCompilationFails) {
-  TempDirectory dir;
-  ASSERT_FALSE(dir.path.empty());
-  const std::string compiler = dir.path + "/broken-cc";
+  ::reglet::test::TempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  const std::string compiler = dir.path() + "/broken-cc";
   {
     std::ofstream script(compiler);
     script << "#!/bin/sh\n"
@@ -613,7 +613,7 @@ TEST(AutomaticEngine, FallsBackToTheInterpreterWhenCompilationFails) {
   std::filesystem::permissions(compiler, std::filesystem::perms::owner_all);
   ::setenv("CC", compiler.c_str(), 1);
   Logged logged;
-  Runtime runtime(automatic_options(dir.path + "/cache", logged));
+  Runtime runtime(automatic_options(dir.path() + "/cache", logged));
   auto plugin = runtime.load_plugin("p", build({}));
   ::unsetenv("CC");
   ASSERT_TRUE(plugin.ok()) << plugin.error().to_string();
