@@ -150,6 +150,7 @@ class Instrumenter {
     uint64_t max_frame_values = 0;
     uint32_t call_depth_limit = 0;
     uint32_t depth_global = 0;
+    uint32_t budget_global = 0;
   };
 
   Status run(Outcome& outcome) {
@@ -177,7 +178,7 @@ class Instrumenter {
     grow_ = unique_name(module_.func_bindings, "$reglet.memory_grow");
 
     outcome.depth_global = add_counter_global(depth_);
-    add_counter_global(budget_);
+    outcome.budget_global = add_counter_global(budget_);
     add_internal_imports();
     if (!module_.memories.empty()) add_grow_helper();
 
@@ -579,6 +580,7 @@ Result<PreparedModule> PreparedModule::prepare(std::span<const uint8_t> wasm,
   prepared.max_frame_values_ = outcome.max_frame_values;
   prepared.call_depth_limit_ = outcome.call_depth_limit;
   prepared.depth_global_ = outcome.depth_global;
+  prepared.budget_global_ = outcome.budget_global;
 
   // The binary writer wants index references (label depths included); the instrumentation worked
   // with names. No second validation here: every tier decodes binary() with validation (the
