@@ -774,7 +774,7 @@ int host_call_import(void* context, uint32_t index, const uint64_t* args, uint64
   auto* slot = static_cast<Slot*>(context);
   AotInstance& instance = *slot->active;
   aot_rt::enter_host();
-  // A trip seen here stops a loop whose only work is host calls without waiting for a check.
+  // A loop whose every iteration calls an import has no check of its own (prepare.h): this is it.
   int stop = 0;
   if (aot_rt::load_limit(slot->guard) == REGLET_AOT_GUARD_TRIPPED) [[unlikely]] {
     stop = instance.guard_tripped();

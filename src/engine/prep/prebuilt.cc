@@ -21,8 +21,8 @@ namespace reglet::engine {
 namespace {
 
 constexpr char kMagic[4] = {'R', 'G', 'P', 'M'};
-// 2: budget_global added.
-constexpr uint32_t kVersion = 2;
+// 2: budget_global added. 3: loops covered by a call lost their check.
+constexpr uint32_t kVersion = 3;
 
 class Writer {
  public:

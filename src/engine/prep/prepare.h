@@ -1,9 +1,12 @@
 // The one preprocessing step every module goes through before any tier sees it, on WABT's IR:
 //   - decode and validate (invalid_module with the validator's message);
 //   - cap linear memory and tables (the module may not declare more than the caps allow);
-//   - insert interruption checks at every function entry and loop header, so that a deadline or a
-//     cancellation stops even `loop br 0` (a budget counter in a global; when it runs out the
-//     tier's `reglet_internal.interrupt` import decides whether to go on);
+//   - insert interruption checks at every function entry and at every loop header that a call does
+//     not already cover, so that a deadline or a cancellation stops even `loop br 0` (a budget
+//     counter in a global; when it runs out the tier's `reglet_internal.interrupt` import decides
+//     whether to go on). A loop whose every iteration calls a function before it can branch back
+//     to its header needs no check of its own: the callee checks, at its entry (a function of the
+//     module) or in the tier's host-call dispatch (an import);
 //   - route `memory.grow` through a helper that reports failures to the host, so that a trap after
 //     a refused grow is reported as memory_limit.
 // Both tiers consume the instrumented binary(). The interpreter runs the checks as they are; the
