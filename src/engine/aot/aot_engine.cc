@@ -756,13 +756,15 @@ int AotModule::dispatch_internal(const ImportBinding& binding, AotInstance& inst
     new (&in[i]) Value{binding.param_types[i], args[i] & binding.param_masks[i]};
   }
   for (size_t i = 0; i < binding.results; ++i) new (&out[i]) Value{binding.result_types[i], 0};
-  std::optional<Trap> trap;
-  try {
-    trap = binding.func->callback(instance, std::span<const Value>(in, binding.params),
-                                  std::span<Value>(out, binding.results));
-  } catch (...) {
-    trap = Trap{TrapKind::host_error, "host function threw", 0, ErrorCode::internal};
-  }
+  // Initialised from the call itself (no empty optional assigned to afterwards).
+  std::optional<Trap> trap = [&]() -> std::optional<Trap> {
+    try {
+      return binding.func->callback(instance, std::span<const Value>(in, binding.params),
+                                    std::span<Value>(out, binding.results));
+    } catch (...) {
+      return Trap{TrapKind::host_error, "host function threw", 0, ErrorCode::internal};
+    }
+  }();
   if (trap) [[unlikely]] {
     return instance.stop_with(std::move(*trap));
   }
