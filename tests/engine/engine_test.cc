@@ -109,6 +109,51 @@ TEST_P(EngineTest, LoopOfCallsStopsAtDeadline) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 250ms);
 }
 
+TEST_P(EngineTest, LoopOfHostCallsStopsAtDeadline) {
+  // The loop's only check is its host call (the preprocessing leaves the header unchecked): the
+  // tiers' host-call dispatch must notice the deadline.
+  std::vector<HostFunc> host;
+  host.push_back({"env", "tick", {{ValType::i64}, {ValType::i64}},
+                  [](Caller&, std::span<const Value> args, std::span<Value> results) {
+                    results[0] = Value::i64(args[0].as_i64() + 1);
+                    return std::optional<Trap>();
+                  }});
+  auto module = compile(R"((module (import "env" "tick" (func $tick (param i64) (result i64)))
+    (func (export "spin") (local i64)
+      (loop (local.set 0 (call $tick (local.get 0))) (br 0)))))",
+                        std::move(host));
+  auto instance = instantiate(*module);
+  auto start = std::chrono::steady_clock::now();
+  auto outcome = call(*instance, "spin", {}, 150ms);
+  ASSERT_TRUE(trap_of(outcome));
+  EXPECT_EQ(trap_of(outcome)->kind, TrapKind::timeout);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 250ms);
+}
+
+TEST_P(EngineTest, LoopThatCanSkipItsCallKeepsItsCheck) {
+  // The branch back comes before the call on one path: the header must stay checked.
+  auto module = compile(R"((module
+    (func $leaf (result i32) i32.const 1)
+    (func (export "spin") (param i32) (local i32)
+      (loop
+        (block (br_if 1 (local.get 0)))
+        (local.set 1 (call $leaf))
+        (br 0)))))");
+  auto instance = instantiate(*module);
+  auto outcome = call(*instance, "spin", {Value::i32(1)}, 150ms);
+  ASSERT_TRUE(trap_of(outcome));
+  EXPECT_EQ(trap_of(outcome)->kind, TrapKind::timeout);
+  auto by_index = compile(R"((module
+    (func $leaf (result i32) i32.const 1)
+    (func (export "spin") (param i32) (local i32)
+      (loop (if (local.get 0) (then (br_table 1 1 (i32.const 0))))
+        (local.set 1 (call $leaf)) (br 0)))))");
+  auto second = instantiate(*by_index);
+  outcome = call(*second, "spin", {Value::i32(1)}, 150ms);
+  ASSERT_TRUE(trap_of(outcome));
+  EXPECT_EQ(trap_of(outcome)->kind, TrapKind::timeout);
+}
+
 TEST_P(EngineTest, MutualRecursionWithoutLoopsStopsAtDeadline) {
   // No loop at all: only function entries can catch this one (it tail-cycles through calls that
   // return immediately, re-entered from a single loop-free driver that recurses).

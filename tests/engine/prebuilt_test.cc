@@ -32,6 +32,7 @@ void ExpectSame(const PreparedModule& a, const PreparedModule& b) {
   EXPECT_EQ(a.max_frame_values(), b.max_frame_values());
   EXPECT_EQ(a.call_depth_limit(), b.call_depth_limit());
   EXPECT_EQ(a.depth_global(), b.depth_global());
+  EXPECT_EQ(a.budget_global(), b.budget_global());
 }
 
 TEST(Prebuilt, RoundTripsEverythingPrepareMakes) {
@@ -74,7 +75,7 @@ TEST(Prebuilt, TruncatedOrCorruptInputIsRejected) {
   EXPECT_FALSE(PreparedModule::deserialize(bad_magic, PrepareOptions{}));
   // A length field claiming more than there is: the import count.
   auto huge = stored;
-  const size_t import_count_at = 4 + 4 + 13 + 4 + 1 + 8 + 8 + 4 + 4;
+  const size_t import_count_at = 4 + 4 + 13 + 4 + 1 + 8 + 8 + 4 + 4 + 4;
   huge[import_count_at + 3] = 0x7f;
   EXPECT_FALSE(PreparedModule::deserialize(huge, PrepareOptions{}));
 }

@@ -11,14 +11,17 @@
 #include <wabt/ir.h>
 
 #include <cmath>
+#include <cstddef>
 #include <cstdlib>
 #include <map>
+#include <type_traits>
 #include <unordered_map>
 
 #include "backend.h"
 #include "engine/aot/aot_engine.h"
 #include "engine/aot/codegen.h"
 #include "engine/aot/rt.h"
+#include "engine/aot/watchdog.h"
 
 namespace reglet::spec {
 namespace {
@@ -64,14 +67,23 @@ struct Binding {
   Extern target;
 };
 
+int guard_tripped(reglet_aot_guard* guard);
+
+// The context generated code gets: it begins with the instance's guard (aot_abi.h).
+struct Context {
+  reglet_aot_guard guard{0, REGLET_AOT_GUARD_MAGIC, guard_tripped};
+  struct Instance* instance = nullptr;
+};
+static_assert(std::is_standard_layout_v<Context> && offsetof(Context, guard) == 0);
+
 struct Instance {
+  Context context;
   AotSession* session = nullptr;
   const reglet_aot_module* desc = nullptr;
   void* storage = nullptr;  // desc->instance_size bytes
   bool instantiated = false;
   std::vector<Binding> imports;
   std::map<std::string, Extern, std::less<>> exports;
-  std::optional<uint32_t> depth_offset;
 
   ~Instance() {
     if (instantiated) desc->free_instance(storage);
@@ -147,14 +159,13 @@ class AotSession final : public Session {
     const reglet_aot_module* desc = *it->second;
 
     auto instance = std::make_unique<Instance>();
+    instance->context.instance = instance.get();
     instance->session = this;
     instance->desc = desc;
     // Resolve and check every import before anything runs, as the interpreter backend does.
-    uint32_t global_imports = 0;
     for (uint32_t i = 0; i < desc->import_count; ++i) {
       const reglet_aot_import& import = desc->imports[i];
       Binding binding;
-      if (import.kind == REGLET_AOT_GLOBAL) ++global_imports;
       const std::string_view module(import.module, import.module_size);
       const std::string_view field(import.name, import.name_size);
       if (module == engine::kInternalModule) {
@@ -182,10 +193,6 @@ class AotSession final : public Session {
                                                     : BindingKind::host;
       instance->imports.push_back(std::move(binding));
     }
-    const uint32_t depth = prepared.depth_global();
-    if (depth >= global_imports && depth - global_imports < desc->global_count) {
-      instance->depth_offset = desc->globals[depth - global_imports].offset;
-    }
 
     const size_t align = std::max<size_t>(desc->instance_align, alignof(std::max_align_t));
     const size_t size = (desc->instance_size + align - 1) / align * align;
@@ -199,7 +206,11 @@ class AotSession final : public Session {
 
     begin_call(control);
     instance->instantiated = true;
-    const int code = desc->instantiate(instance->storage, instance.get());
+    engine::aot_rt::store_limit(instance->context.guard, engine::aot_rt::guest_stack_limit());
+    std::optional<engine::aot_rt::GuardWatch> watch(std::in_place, instance->context.guard,
+                                                    control);
+    const int code = desc->instantiate(instance->storage, &instance->context);
+    watch.reset();
     control_ = nullptr;
     if (code != 0) {
       out.failure = InstantiateResult::Failure::trap;
@@ -264,15 +275,16 @@ class AotSession final : public Session {
         return out;
       }
     }
-    // Each instance counts its call depth (the instrumentation's); a trap may leave it high.
-    for (const auto& instance : instances_) {
-      if (instance->depth_offset) {
-        std::memset(static_cast<uint8_t*>(instance->storage) + *instance->depth_offset, 0, 4);
-      }
-    }
+    // Every instance the call may reach gets this thread's stack limit; the watchdog watches the
+    // one called (a deadline here is a safety net: the testsuite has no endless loops).
+    const uintptr_t limit = engine::aot_rt::guest_stack_limit();
+    for (const auto& other : instances_) engine::aot_rt::store_limit(other->context.guard, limit);
+    for (const auto& other : failed_) engine::aot_rt::store_limit(other->context.guard, limit);
     begin_call(control);
-    const Instance& instance = *found->instance;
+    Instance& instance = *found->instance;
+    std::optional<engine::aot_rt::GuardWatch> watch(std::in_place, instance.context.guard, control);
     const int code = instance.desc->call(instance.storage, found->export_index, in, results);
+    watch.reset();
     control_ = nullptr;
     if (code != 0) {
       out.trap = take_trap(code);
@@ -349,6 +361,18 @@ class AotSession final : public Session {
       default:
         return stop(Trap{TrapKind::trap, "import not bound to a function"});
     }
+  }
+
+  // A check found the stack pointer below the instance's guard limit (aot_abi.h).
+  int guard_tripped(Instance& instance) {
+    if (auto why = control_ ? control_->should_stop() : std::nullopt) {
+      return stop(Trap{*why, *why == TrapKind::timeout ? "deadline exceeded" : "cancelled"});
+    }
+    if (engine::aot_rt::load_limit(instance.context.guard) == REGLET_AOT_GUARD_TRIPPED) {
+      engine::aot_rt::store_limit(instance.context.guard, engine::aot_rt::guest_stack_limit());
+      return 0;
+    }
+    return stop(Trap{TrapKind::stack_exhausted, "call stack exhausted"});
   }
 
   void* object(Instance& instance, uint32_t index) {
@@ -599,7 +623,7 @@ class AotSession final : public Session {
 };
 
 int call_import(void* context, uint32_t index, const uint64_t* args, uint64_t* results) {
-  auto& instance = *static_cast<Instance*>(context);
+  auto& instance = *static_cast<Context*>(context)->instance;
   engine::aot_rt::enter_host();
   const int stop = instance.session->dispatch(instance, index, args, results);
   engine::aot_rt::leave_host();
@@ -607,8 +631,16 @@ int call_import(void* context, uint32_t index, const uint64_t* args, uint64_t* r
 }
 
 void* import_object(void* context, uint32_t index) {
-  auto& instance = *static_cast<Instance*>(context);
+  auto& instance = *static_cast<Context*>(context)->instance;
   return instance.session->object(instance, index);
+}
+
+int guard_tripped(reglet_aot_guard* guard) {
+  auto& instance = *reinterpret_cast<Context*>(guard)->instance;  // the guard is its first member
+  engine::aot_rt::enter_host();
+  const int stop = instance.session->guard_tripped(instance);
+  engine::aot_rt::leave_host();
+  return stop;
 }
 
 class AotBackend final : public Backend {

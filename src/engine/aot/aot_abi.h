@@ -16,8 +16,8 @@
 extern "C" {
 #endif
 
-#define REGLET_AOT_ABI_VERSION 2u
-#define REGLET_AOT_ENTRY_SYMBOL "reglet_aot_module_v2"
+#define REGLET_AOT_ABI_VERSION 3u
+#define REGLET_AOT_ENTRY_SYMBOL "reglet_aot_module_v3"
 
 /* wasm_rt_trap code a glue import uses when the host function asked to stop the call; the host
  * keeps the reason. */
@@ -70,6 +70,31 @@ typedef struct {
 } reglet_aot_global;
 
 struct wasm_rt_memory_t_;
+
+/* The guard of an instance: where the `context` the host gives instantiate() points (the first
+ * member of the host's context). Generated code checks it at every function entry and at every
+ * loop header the preprocessing instrumented, instead of the preprocessing's depth and budget
+ * counters: it compares the native stack pointer with `limit`, a load and a compare, with no
+ * store. The host sets `limit` before a call to the lowest stack address guest code may use
+ * (leaving room below it for host functions); to interrupt the call another thread sets it to
+ * REGLET_AOT_GUARD_TRIPPED, above every stack pointer. `limit` is written with atomic stores and
+ * read by the check's own load: an asm compare on x86-64, a volatile load elsewhere (an atomic
+ * builtin in the check keeps the compiler from inlining recursive functions, as it does
+ * natively).
+ *
+ * A check that fails calls tripped(guard): 0 when the call may go on (the host restored the limit
+ * of a trip whose reason went away), non-zero when it must stop (the host recorded why: deadline,
+ * cancellation, stack exhausted; the check then traps with REGLET_AOT_HOST_TRAP). On x86-64 the
+ * call is not a call: a call in the check also stops that inlining, so the check executes `ud2`
+ * with the guard in rax, and the host's SIGILL handler (rt.cc) recognises it by `magic`, calls
+ * tripped() and resumes after the instruction or unwinds. */
+typedef struct reglet_aot_guard {
+  uintptr_t limit;
+  uint64_t magic; /* REGLET_AOT_GUARD_MAGIC */
+  int (*tripped)(struct reglet_aot_guard* guard);
+} reglet_aot_guard;
+#define REGLET_AOT_GUARD_TRIPPED UINTPTR_MAX
+#define REGLET_AOT_GUARD_MAGIC 0x7267756172643031ull /* "rguard01" */
 
 /* What generated code needs from the host. Everything here may be called from guest code on any
  * thread; none of it may throw. */

@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -16,9 +18,11 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <type_traits>
 
 #include "engine/aot/codegen.h"
 #include "engine/aot/rt.h"
+#include "engine/aot/watchdog.h"
 #include "engine/prep/prepare.h"
 
 extern char** environ;
@@ -122,8 +126,16 @@ Result<std::pair<int, std::string>> run(const std::vector<std::string>& argv,
 std::vector<std::string> compile_flags(const AotOptions& options) {
   const std::string optimisation =
       options.optimisation.empty() ? kOptimisation : options.optimisation;
-  return {optimisation,           "-fPIC", "-shared",  "-fvisibility=hidden",
-          "-fno-strict-aliasing", "-w",    "-DNDEBUG", "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=1"};
+  // -fno-optimize-sibling-calls: see the glue (codegen.cc).
+  return {optimisation,
+          "-fPIC",
+          "-shared",
+          "-fvisibility=hidden",
+          "-fno-strict-aliasing",
+          "-fno-optimize-sibling-calls",
+          "-w",
+          "-DNDEBUG",
+          "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=1"};
 }
 
 std::filesystem::path default_cache_dir() {
@@ -218,14 +230,20 @@ Status build_object(const PreparedModule& prepared, const std::filesystem::path&
 class AotInstance;
 class AotModule;
 
-// One instance struct (and its host context) reused across instances when images allow it.
+int host_guard_tripped(reglet_aot_guard* guard);
+
+// One instance struct (and its host context) reused across instances when images allow it. The
+// context given to generated code is the slot itself, which begins with the instance's guard (as
+// aot_abi.h requires).
 struct Slot {
+  reglet_aot_guard guard{0, REGLET_AOT_GUARD_MAGIC, host_guard_tripped};  // first: see above
   AotModule* module = nullptr;
   void* instance = nullptr;  // instance_size bytes, aligned
   bool live = false;         // instantiate() has run and free_instance() has not
   AotInstance* active = nullptr;
   ~Slot();
 };
+static_assert(std::is_standard_layout_v<Slot> && offsetof(Slot, guard) == 0);
 
 int host_call_import(void* context, uint32_t index, const uint64_t* args, uint64_t* results);
 jmp_buf* host_push_unwind(jmp_buf* target) {
@@ -343,10 +361,7 @@ class AotModule final : public Module, public std::enable_shared_from_this<AotMo
  public:
   AotModule(const reglet_aot_module* desc, std::vector<HostFunc> host_funcs,
             const PreparedModule& prepared)
-      : desc_(desc),
-        host_funcs_(std::move(host_funcs)),
-        resettable_(prepared.resettable()),
-        depth_global_(prepared.depth_global()) {
+      : desc_(desc), host_funcs_(std::move(host_funcs)), resettable_(prepared.resettable()) {
     for (uint32_t i = 0; i < desc_->export_count; ++i) {
       const reglet_aot_export& e = desc_->exports[i];
       ExportInfo info;
@@ -378,33 +393,42 @@ class AotModule final : public Module, public std::enable_shared_from_this<AotMo
     size_t next = 0;
     for (uint32_t i = 0; i < desc_->import_count; ++i) {
       const reglet_aot_import& import = desc_->imports[i];
+      ImportBinding binding;
       if (import.kind != REGLET_AOT_FUNC) {
         // Never bound: check() refuses the module.
-        imports_.push_back({ImportKind::host, nullptr});
       } else if (std::string_view(import.module, import.module_size) == kInternalModule) {
         if (std::string_view(import.name, import.name_size) == kInterruptImport) {
-          imports_.push_back({ImportKind::interrupt, nullptr});
+          binding.kind = ImportKind::interrupt;
         } else if (std::string_view(import.name, import.name_size) == kGrowFailedImport) {
-          imports_.push_back({ImportKind::grow_failed, nullptr});
+          binding.kind = ImportKind::grow_failed;
         } else {
-          imports_.push_back({ImportKind::stack_exhausted, nullptr});
+          binding.kind = ImportKind::stack_exhausted;
         }
       } else {
-        imports_.push_back(
-            {ImportKind::host, next < host_funcs_.size() ? &host_funcs_[next] : nullptr});
+        if (next < host_funcs_.size()) binding.bind(host_funcs_[next]);
         ++next;
       }
+      imports_.push_back(binding);
+      import_count_ = imports_.size();
     }
   }
 
   Status check() const {
-    for (const auto& import : imports_) {
-      if (import.kind == ImportKind::host && !import.func) {
+    for (uint32_t i = 0; i < imports_.size(); ++i) {
+      const ImportBinding& import = imports_[i];
+      if (import.kind != ImportKind::host) continue;
+      if (!import.func) {
         return make_error(ErrorCode::internal, "AOT object imports more than the module");
       }
-    }
-    if (depth_global_ >= desc_->global_count) {
-      return make_error(ErrorCode::internal, "AOT object lacks the call-depth global");
+      // dispatch() reads and writes as many slots as the host function's signature has.
+      const reglet_aot_import& declared = desc_->imports[i];
+      if (sig_of(declared.params, declared.results) != import.func->sig) {
+        return make_error(ErrorCode::abi_error,
+                          "host function for import " +
+                              std::string(declared.module, declared.module_size) + "." +
+                              std::string(declared.name, declared.name_size) + " has signature " +
+                              import.func->sig.to_string());
+      }
     }
     return {};
   }
@@ -425,24 +449,46 @@ class AotModule final : public Module, public std::enable_shared_from_this<AotMo
   bool callable(size_t index) const { return callable_[index]; }
 
   const reglet_aot_module* desc() const { return desc_; }
-  uint32_t depth_offset() const { return desc_->globals[depth_global_].offset; }
 
   int dispatch(AotInstance& instance, uint32_t index, const uint64_t* args, uint64_t* results);
 
  private:
-  enum class ImportKind { host, interrupt, grow_failed, stack_exhausted };
+  enum class ImportKind : uint8_t { host, interrupt, grow_failed, stack_exhausted };
+  // Everything dispatch() needs of an import, in one place (a host call must not chase the
+  // HostFunc's vectors): the types, and which argument slots hold 32-bit values whose upper half
+  // is not the guest's.
   struct ImportBinding {
-    ImportKind kind;
-    const HostFunc* func;
+    ImportKind kind = ImportKind::host;
+    bool fits = false;  // in a HostCallScratch
+    uint8_t params = 0, results = 0;
+    const HostFunc* func = nullptr;
+    std::array<ValType, HostCallScratch::kMaxParams> param_types{};
+    std::array<uint64_t, HostCallScratch::kMaxParams> param_masks{};
+    std::array<ValType, HostCallScratch::kMaxResults> result_types{};
+
+    void bind(const HostFunc& host) {
+      func = &host;
+      fits = HostCallScratch::fits(host.sig.params.size(), host.sig.results.size());
+      if (!fits) return;
+      params = static_cast<uint8_t>(host.sig.params.size());
+      results = static_cast<uint8_t>(host.sig.results.size());
+      for (size_t i = 0; i < params; ++i) {
+        const ValType t = host.sig.params[i];
+        param_types[i] = t;
+        param_masks[i] = (t == ValType::i32 || t == ValType::f32) ? 0xffffffffu : ~uint64_t{0};
+      }
+      for (size_t i = 0; i < results; ++i) result_types[i] = host.sig.results[i];
+    }
   };
+  int dispatch_internal(const ImportBinding& binding, AotInstance& instance, uint64_t* results);
 
   const reglet_aot_module* desc_;
   std::vector<HostFunc> host_funcs_;
   std::vector<ImportBinding> imports_;
+  size_t import_count_ = 0;  // imports_.size(), without a division by the element size
   std::vector<ExportInfo> exports_;
   std::vector<bool> callable_;
   bool resettable_;
-  uint32_t depth_global_;
   std::mutex mutex_;
   std::vector<std::unique_ptr<Slot>> idle_;
 };
@@ -524,7 +570,10 @@ class AotInstance final : public Instance, public Caller {
     const reglet_aot_module* desc = module_->desc();
     if (!reuse) {
       control_ = &control;
+      std::optional<aot_rt::GuardWatch> watch;
+      arm(watch);
       const int code = desc->instantiate(slot_->instance, slot_.get());
+      watch.reset();
       control_ = nullptr;
       slot_->live = true;
       if (code != 0) {
@@ -561,7 +610,8 @@ class AotInstance final : public Instance, public Caller {
     return {};
   }
 
-  // From the host API (call_import), on the guest's thread.
+  // From the host API (call_import), on the guest's thread. Generated code calls the guard
+  // instead (codegen.cc lowers the budget checks); this stays for an object that does not.
   int interrupt(uint64_t* results) {
     if (auto stop = control_->should_stop()) {
       pending_ = Trap{*stop, *stop == TrapKind::timeout ? "deadline exceeded" : "cancelled"};
@@ -570,6 +620,23 @@ class AotInstance final : public Instance, public Caller {
     results[0] = kInterruptBudget;
     return 0;
   }
+
+  // From the host API (guard_tripped), on the guest's thread: a check found the stack pointer
+  // below the guard's limit. Either the watchdog tripped it, or the guest's stack reached the
+  // limit. Deadline and cancellation never un-happen, so a trip whose control no longer says stop
+  // is one that raced with something else; the watchdog trips again while the reason holds.
+  int guard_tripped() {
+    if (auto stop = control_ ? control_->should_stop() : std::nullopt) {
+      pending_ = Trap{*stop, *stop == TrapKind::timeout ? "deadline exceeded" : "cancelled"};
+      return 1;
+    }
+    if (aot_rt::load_limit(slot_->guard) == REGLET_AOT_GUARD_TRIPPED) {
+      if (watched_) aot_rt::store_limit(slot_->guard, stack_limit_);
+      return 0;
+    }
+    pending_ = Trap{TrapKind::stack_exhausted, "call stack exhausted"};
+    return 1;
+  }
   void note_grow_refused() { grow_refused_ = true; }
   int stop_with(Trap trap) {
     pending_ = std::move(trap);
@@ -577,6 +644,16 @@ class AotInstance final : public Instance, public Caller {
   }
 
  private:
+  // Before a top-level call: the guard's limit for this thread, and the watchdog on the guard.
+  void arm(std::optional<aot_rt::GuardWatch>& watch) {
+    stack_limit_ = aot_rt::guest_stack_limit();
+    aot_rt::store_limit(slot_->guard, stack_limit_);
+    watch.emplace(slot_->guard, *control_);
+    watched_ = watch->watched();
+    // Nobody will trip it: tripped for good, every check asks the control.
+    if (!watched_) aot_rt::store_limit(slot_->guard, REGLET_AOT_GUARD_TRIPPED);
+  }
+
   Trap take_trap(int code) {
     if (code == REGLET_AOT_HOST_TRAP && pending_) {
       Trap out = std::move(*pending_);
@@ -618,10 +695,8 @@ class AotInstance final : public Instance, public Caller {
     if (auto stop = control_->should_stop()) {
       return Trap{*stop, *stop == TrapKind::timeout ? "deadline exceeded" : "cancelled"};
     }
-    if (depth_ == 0) {
-      // A trap may have left frames counted; a top-level call starts at depth 0.
-      std::memset(static_cast<uint8_t*>(slot_->instance) + module_->depth_offset(), 0, 4);
-    }
+    std::optional<aot_rt::GuardWatch> watch;
+    if (depth_ == 0) arm(watch);
     ++depth_;
     const int code = module_->desc()->call(slot_->instance, static_cast<uint32_t>(*index), raw_args,
                                            raw_results);
@@ -643,12 +718,12 @@ class AotInstance final : public Instance, public Caller {
   std::optional<Trap> pending_;
   int depth_ = 0;
   bool grow_refused_ = false;
+  uintptr_t stack_limit_ = 0;
+  bool watched_ = true;
 };
 
-int AotModule::dispatch(AotInstance& instance, uint32_t index, const uint64_t* args,
-                        uint64_t* results) {
-  if (index >= imports_.size()) return instance.stop_with(Trap{TrapKind::trap, "bad import"});
-  const ImportBinding& binding = imports_[index];
+int AotModule::dispatch_internal(const ImportBinding& binding, AotInstance& instance,
+                                 uint64_t* results) {
   switch (binding.kind) {
     case ImportKind::interrupt:
       return instance.interrupt(results);
@@ -660,38 +735,61 @@ int AotModule::dispatch(AotInstance& instance, uint32_t index, const uint64_t* a
     case ImportKind::host:
       break;
   }
-  const HostFunc& func = *binding.func;
+  return instance.stop_with(
+      Trap{TrapKind::host_error, "host function signature too large", 0, ErrorCode::internal});
+}
+
+// Inlined into host_call_import, its one caller: a host call is a few nanoseconds.
+[[gnu::always_inline]] inline int AotModule::dispatch(AotInstance& instance, uint32_t index,
+                                                      const uint64_t* args, uint64_t* results) {
+  if (index >= import_count_) [[unlikely]] {
+    return instance.stop_with(Trap{TrapKind::trap, "bad import"});
+  }
+  const ImportBinding& binding = imports_[index];
+  if (binding.kind != ImportKind::host || !binding.fits) [[unlikely]] {
+    return dispatch_internal(binding, instance, results);
+  }
   HostCallScratch scratch;
   Value* const in = scratch.params();
   Value* const out = scratch.results();
-  if (!HostCallScratch::fits(func.sig.params.size(), func.sig.results.size())) {
-    return instance.stop_with(
-        Trap{TrapKind::host_error, "host function signature too large", 0, ErrorCode::internal});
+  for (size_t i = 0; i < binding.params; ++i) {
+    new (&in[i]) Value{binding.param_types[i], args[i] & binding.param_masks[i]};
   }
-  for (size_t i = 0; i < func.sig.params.size(); ++i) {
-    uint64_t bits = args[i];
-    if (func.sig.params[i] == ValType::i32 || func.sig.params[i] == ValType::f32) {
-      bits &= 0xffffffffu;
+  for (size_t i = 0; i < binding.results; ++i) new (&out[i]) Value{binding.result_types[i], 0};
+  // Initialised from the call itself (no empty optional assigned to afterwards).
+  std::optional<Trap> trap = [&]() -> std::optional<Trap> {
+    try {
+      return binding.func->callback(instance, std::span<const Value>(in, binding.params),
+                                    std::span<Value>(out, binding.results));
+    } catch (...) {
+      return Trap{TrapKind::host_error, "host function threw", 0, ErrorCode::internal};
     }
-    new (&in[i]) Value{func.sig.params[i], bits};
+  }();
+  if (trap) [[unlikely]] {
+    return instance.stop_with(std::move(*trap));
   }
-  for (size_t i = 0; i < func.sig.results.size(); ++i) new (&out[i]) Value{func.sig.results[i], 0};
-  std::optional<Trap> trap;
-  try {
-    trap = func.callback(instance, std::span<const Value>(in, func.sig.params.size()),
-                         std::span<Value>(out, func.sig.results.size()));
-  } catch (...) {
-    trap = Trap{TrapKind::host_error, "host function threw", 0, ErrorCode::internal};
-  }
-  if (trap) return instance.stop_with(std::move(*trap));
-  for (size_t i = 0; i < func.sig.results.size(); ++i) results[i] = out[i].bits;
+  for (size_t i = 0; i < binding.results; ++i) results[i] = out[i].bits;
   return 0;
 }
 
 int host_call_import(void* context, uint32_t index, const uint64_t* args, uint64_t* results) {
   auto* slot = static_cast<Slot*>(context);
+  AotInstance& instance = *slot->active;
   aot_rt::enter_host();
-  const int stop = slot->module->dispatch(*slot->active, index, args, results);
+  // A loop whose every iteration calls an import has no check of its own (prepare.h): this is it.
+  int stop = 0;
+  if (aot_rt::load_limit(slot->guard) == REGLET_AOT_GUARD_TRIPPED) [[unlikely]] {
+    stop = instance.guard_tripped();
+  }
+  if (stop == 0) stop = slot->module->dispatch(instance, index, args, results);
+  aot_rt::leave_host();
+  return stop;
+}
+
+int host_guard_tripped(reglet_aot_guard* guard) {
+  auto* slot = reinterpret_cast<Slot*>(guard);  // the guard is the slot's first member
+  aot_rt::enter_host();
+  const int stop = slot->active->guard_tripped();
   aot_rt::leave_host();
   return stop;
 }

@@ -21,6 +21,7 @@
 
 #include "engine/aot/aot_abi.h"
 #include "engine/aot/simd_lower.h"
+#include "engine/prep/ir_walk.h"
 
 namespace reglet::engine::aot {
 namespace {
@@ -261,6 +262,12 @@ struct Export {
   std::string c_name;
 };
 
+// The import whose calls lower_checks made the guard check.
+bool is_guard_import(const Import& import) {
+  return import.kind == REGLET_AOT_FUNC && import.module == kInternalModule &&
+         import.field == kInterruptImport && import.params.empty() && import.results == "i";
+}
+
 std::string instance_type_of(const std::string& name) {
   return "Z_" + name + "_instance_t";
 }
@@ -310,6 +317,153 @@ std::string runtime_forwards() {
   return g.str();
 }
 
+// --- The checks, lowered ------------------------------------------------------------------
+//
+// The preprocessing inserts, identically for every tier (prepare.cc):
+//   function entry:  depth += 1; if (depth > limit) stack_exhausted();
+//                    if (budget) budget -= 1; else budget = interrupt();
+//   function exit:   depth -= 1
+//   loop header:     if (budget) budget -= 1; else budget = interrupt();
+// In C each of those is a read-modify-write of a field of the instance: a store followed by a load
+// of the same address on every call and every iteration, a dependency chain through memory that
+// costs recursive code (fib) several times its native time. Here the depth counting goes away and
+// every budget check becomes `interrupt()` alone, whose definition in the glue is the guard check
+// (a load and a compare, see reglet_aot_guard): the native stack bound replaces the depth bound,
+// and the host trips the guard to interrupt the call.
+//
+// Guest code cannot name the two counters (they are appended after the module's own globals), so
+// the patterns are matched by the counters' indices; anything else that touches them would mean
+// the instrumentation changed without this pass, and fails the generation.
+
+using wabt::cast;
+using wabt::ExprType;
+
+bool is_global_get(const wabt::Expr& e, wabt::Index global) {
+  return e.type() == ExprType::GlobalGet && cast<wabt::GlobalGetExpr>(&e)->var.index() == global;
+}
+bool is_global_set(const wabt::Expr& e, wabt::Index global) {
+  return e.type() == ExprType::GlobalSet && cast<wabt::GlobalSetExpr>(&e)->var.index() == global;
+}
+bool is_i32_const(const wabt::Expr& e, std::optional<uint32_t> value = std::nullopt) {
+  if (e.type() != ExprType::Const) return false;
+  const wabt::Const& c = cast<wabt::ConstExpr>(&e)->const_;
+  return c.type() == wabt::Type::I32 && (!value || c.u32() == *value);
+}
+bool is_opcode(const wabt::Expr& e, ExprType type, wabt::Opcode::Enum opcode) {
+  if (e.type() != type) return false;
+  if (type == ExprType::Binary) return cast<wabt::BinaryExpr>(&e)->opcode == opcode;
+  if (type == ExprType::Compare) return cast<wabt::CompareExpr>(&e)->opcode == opcode;
+  return false;
+}
+bool is_call(const wabt::Expr& e, wabt::Index func) {
+  return e.type() == ExprType::Call && cast<wabt::CallExpr>(&e)->var.index() == func;
+}
+
+struct CheckIndices {
+  wabt::Index depth, budget, interrupt, exhausted;
+};
+
+// The number of expressions at `it` that form one of the patterns above, and which one.
+enum class Pattern { none, depth_entry, depth_exit, budget };
+std::pair<Pattern, size_t> match(wabt::ExprList& list, wabt::ExprList::iterator it,
+                                 const CheckIndices& x) {
+  std::vector<wabt::Expr*> at;
+  for (auto i = it; i != list.end() && at.size() < 8; ++i) at.push_back(&*i);
+  auto n = at.size();
+  if (n >= 2 && is_global_get(*at[0], x.budget) && at[1]->type() == ExprType::If) {
+    auto* branch = cast<wabt::IfExpr>(at[1]);
+    const auto& t = branch->true_.exprs;
+    const auto& f = branch->false_;
+    if (t.size() == 4 && f.size() == 2) {
+      auto ti = t.begin();
+      const wabt::Expr& t0 = *ti++;
+      const wabt::Expr& t1 = *ti++;
+      const wabt::Expr& t2 = *ti++;
+      const wabt::Expr& t3 = *ti;
+      if (is_global_get(t0, x.budget) && is_i32_const(t1, 1) &&
+          is_opcode(t2, ExprType::Binary, wabt::Opcode::I32Sub) && is_global_set(t3, x.budget) &&
+          is_call(f.front(), x.interrupt) && is_global_set(f.back(), x.budget)) {
+        return {Pattern::budget, 2};
+      }
+    }
+  }
+  if (n >= 4 && is_global_get(*at[0], x.depth) && is_i32_const(*at[1], 1) &&
+      is_global_set(*at[3], x.depth)) {
+    if (is_opcode(*at[2], ExprType::Binary, wabt::Opcode::I32Sub)) return {Pattern::depth_exit, 4};
+    if (n == 8 && is_opcode(*at[2], ExprType::Binary, wabt::Opcode::I32Add) &&
+        is_global_get(*at[4], x.depth) && is_i32_const(*at[5]) &&
+        is_opcode(*at[6], ExprType::Compare, wabt::Opcode::I32GtU) &&
+        at[7]->type() == ExprType::If) {
+      auto* branch = cast<wabt::IfExpr>(at[7]);
+      if (branch->true_.exprs.size() == 1 && is_call(branch->true_.exprs.front(), x.exhausted) &&
+          branch->false_.empty()) {
+        return {Pattern::depth_entry, 8};
+      }
+    }
+  }
+  return {Pattern::none, 1};
+}
+
+bool touches(const wabt::Expr& e, const CheckIndices& x) {
+  for (wabt::Index g : {x.depth, x.budget}) {
+    if (is_global_get(e, g) || is_global_set(e, g)) return true;
+  }
+  return false;
+}
+
+Status lower_checks(wabt::Module& module, const PreparedModule& prepared) {
+  CheckIndices x{prepared.depth_global(), prepared.budget_global(), wabt::kInvalidIndex,
+                 wabt::kInvalidIndex};
+  for (wabt::Index i = 0; i < module.num_func_imports; ++i) {
+    const wabt::Func& func = *module.funcs[i];
+    for (const wabt::Import* import : module.imports) {
+      const auto* func_import = wabt::dyn_cast<wabt::FuncImport>(import);
+      if (!func_import || &func_import->func != &func || import->module_name != kInternalModule) {
+        continue;
+      }
+      if (import->field_name == kInterruptImport) x.interrupt = i;
+      if (import->field_name == kStackExhaustedImport) x.exhausted = i;
+    }
+  }
+  if (x.interrupt == wabt::kInvalidIndex || x.exhausted == wabt::kInvalidIndex ||
+      x.depth >= module.globals.size() || x.budget >= module.globals.size()) {
+    return make_error(ErrorCode::internal, "the prepared module lacks its instrumentation");
+  }
+  for (size_t f = module.num_func_imports; f < module.funcs.size(); ++f) {
+    std::vector<wabt::ExprList*> work{&module.funcs[f]->exprs};
+    while (!work.empty()) {
+      wabt::ExprList* list = work.back();
+      work.pop_back();
+      for (auto it = list->begin(); it != list->end();) {
+        auto [pattern, length] = match(*list, it, x);
+        switch (pattern) {
+          case Pattern::depth_entry:
+          case Pattern::depth_exit:
+            for (size_t k = 0; k < length; ++k) it = list->erase(it);
+            break;
+          case Pattern::budget:
+            for (size_t k = 0; k < length; ++k) it = list->erase(it);
+            it = list->insert(
+                it, std::make_unique<wabt::CallExpr>(wabt::Var(x.interrupt, wabt::Location())));
+            ++it;
+            it = list->insert(it, std::make_unique<wabt::DropExpr>());
+            ++it;
+            break;
+          case Pattern::none:
+            if (touches(*it, x)) {
+              return make_error(ErrorCode::internal,
+                                "unexpected use of the instrumentation's counters");
+            }
+            push_child_lists(*it, work);
+            ++it;
+            break;
+        }
+      }
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 std::string sha256_hex(std::string_view data) {
@@ -356,6 +510,8 @@ Result<GeneratedC> generate_c(const PreparedModule& prepared, const std::string&
                       "prepared module does not validate: " +
                           wabt::FormatErrorsToString(errors, wabt::Location::Type::Binary));
   }
+
+  if (Status status = lower_checks(module, prepared); !status) return status.error();
 
   // Imports and exports as the module declares them, before the SIMD lowering changes types.
   std::vector<Import> imports;
@@ -562,8 +718,49 @@ Result<GeneratedC> generate_c(const PreparedModule& prepared, const std::string&
     g << "#define " << import_c_name(kSimdModule, helpers[k].field) << " " << name << "__simd_" << k
       << "\n";
   }
-  g << "#include \"" << out.stem << ".c\"\n\n"
-    << "static const reglet_aot_host_api* reglet_host;\n";
+  // The guard check (see lower_checks and reglet_aot_guard), defined before wasm2c's code so that
+  // the compiler inlines it into every function entry and loop header: wasm2c's header then
+  // declares the import again, which C allows after a static definition. On x86-64 it is two
+  // instructions, `cmp %rsp, limit` and a branch to the `ud2` (no register holds the stack pointer,
+  // which in a tight loop would be spilled), in an asm goto, which the compiler executes every time
+  // (`loop br 0` must see a trip) without treating it as a call. Elsewhere a volatile load, a
+  // compare and a call. Without the depth counter's decrement after it, a call in tail position
+  // would become a jump, and endless recursion an endless loop (stopped by the deadline, not
+  // reported as exhaustion): calls stay calls, by this pragma for the objects the build compiles
+  // and by a flag (compile_flags) for the others.
+  g << "#if defined(__GNUC__) && !defined(__clang__)\n"
+    << "#pragma GCC optimize(\"no-optimize-sibling-calls\")\n#endif\n"
+    << "#include \"wasm-rt.h\"\n"
+    << "static const reglet_aot_host_api* reglet_host;\n"
+    << "#if defined(__x86_64__) && defined(__linux__)\n"
+    << "#define REGLET_GUARD_CHECK(guard)                                                   \\\n"
+    << "  __asm__ goto(\"cmpq %%rsp, %0\\n\\tja %l[tripped]\"                                 \\\n"
+    << "               : : \"m\"((guard)->limit) : \"cc\" : tripped);                          \\\n"
+    << "  return 0;                                                                       \\\n"
+    << "tripped:                                                                          \\\n"
+    << "  __asm__ volatile(\"ud2\" : : \"a\"(guard));                                          \\\n"
+    << "  return 0;\n"
+    << "#else\n"
+    << "static __attribute__((noinline, cold)) void reglet_guard_slow(reglet_aot_guard* guard) {\n"
+    << "  if (guard->tripped(guard)) wasm_rt_trap((wasm_rt_trap_t)REGLET_AOT_HOST_TRAP);\n}\n"
+    << "#define REGLET_GUARD_CHECK(guard)                                                   \\\n"
+    << "  if (__builtin_expect((uintptr_t)__builtin_frame_address(0) <                        \\\n"
+    << "                       *(volatile uintptr_t*)&(guard)->limit, 0))                    \\\n"
+    << "    reglet_guard_slow(guard);                                                     \\\n"
+    << "  return 0;\n"
+    << "#endif\n";
+  for (size_t i = 0; i < imports.size(); ++i) {
+    const Import& import = imports[i];
+    if (!is_guard_import(import)) continue;
+    const std::string c_name = import_c_name(import.module, import.field);
+    if (defined_imports.at(c_name) != i) continue;
+    g << "struct Z_" << mangle(import.module) << "_instance_t;\n"
+      << "static inline __attribute__((always_inline)) uint32_t " << name << "__import_" << i
+      << "(struct Z_" << mangle(import.module) << "_instance_t* context) {\n"
+      << "  reglet_aot_guard* guard = (reglet_aot_guard*)context;\n"
+      << "  REGLET_GUARD_CHECK(guard)\n}\n";
+  }
+  g << "#include \"" << out.stem << ".c\"\n\n";
   switch (linkage) {
     case Linkage::shared:
       g << "static const reglet_aot_host_api* reglet_rt_host;\n" << runtime_forwards();
@@ -597,6 +794,7 @@ Result<GeneratedC> generate_c(const PreparedModule& prepared, const std::string&
     if (defined_imports.at(c_name) != i) continue;
     const std::string context_type = "struct Z_" + mangle(import.module) + "_instance_t*";
     const std::string stub = name + "__import_" + std::to_string(i);
+    if (is_guard_import(import)) continue;  // defined above
     if (import.kind != REGLET_AOT_FUNC) {
       std::string type;
       switch (import.kind) {
@@ -813,7 +1011,7 @@ Result<GeneratedC> generate_c(const PreparedModule& prepared, const std::string&
   switch (linkage) {
     case Linkage::shared:
       g << "__attribute__((visibility(\"default\"))) const reglet_aot_module* "
-        << "reglet_aot_module_v2(void) { return &reglet_module; }\n";
+        << REGLET_AOT_ENTRY_SYMBOL << "(void) { return &reglet_module; }\n";
       break;
     case Linkage::shared_part:
       g << "__attribute__((visibility(\"default\"))) const reglet_aot_module* " << name

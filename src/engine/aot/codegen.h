@@ -38,7 +38,8 @@ enum class Linkage {
 
 // Part of every cache key (codegen_id): bump it whenever the generated C changes in a way that
 // matters, so that objects made by an older generator are not used.
-inline constexpr int kCodegenRevision = 1;
+// 2: the instrumentation's checks lowered to the guard (lower_checks in codegen.cc).
+inline constexpr int kCodegenRevision = 2;
 
 // The hex SHA-256 of `data`.
 std::string sha256_hex(std::string_view data);

@@ -11,14 +11,20 @@
 //   - the signal handler runs on a per-thread alternate stack, so a native stack overflow in
 //     generated code (deep recursion) is caught too and reported as call-stack exhaustion;
 //   - a fault that did not happen in guest code on this thread goes to the previous handler
-//     (a real crash stays a crash; sanitizers keep their reports).
+//     (a real crash stays a crash; sanitizers keep their reports);
+//   - on x86-64 a failed guard check (reglet_aot_guard) is a `ud2` in guest code with the guard
+//     in rax: the SIGILL handler calls the guard's tripped() and resumes after the instruction,
+//     or unwinds to the call's setjmp when the call must stop. Any other SIGILL goes to the
+//     previous handler.
 #include "engine/aot/rt.h"
 
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <ucontext.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdarg>
 #include <cstdio>
@@ -36,26 +42,38 @@ constexpr uint64_t kReservation = (8ull << 30) + kPageSize;
 constexpr size_t kMaxPooledRegions = 32;
 constexpr size_t kAltStackSize = 64 * 1024;
 
+// Room below the guest's stack limit for the host functions it calls: a quarter of the thread's
+// stack, within these bounds.
+constexpr uintptr_t kMinHostStackReserve = 128u << 10;
+constexpr uintptr_t kMaxHostStackReserve = 1u << 20;
+
+// Trivially destructible, so that an access needs no TLS wrapper (guest calls touch it).
 struct ThreadState {
   jmp_buf* unwind = nullptr;
-  int guest_depth = 0;
-  uintptr_t stack_low = 0;   // lowest usable address of this thread's stack
-  void* alt_stack = nullptr;
+  uintptr_t stack_low = 0;    // lowest usable address of this thread's stack
+  uintptr_t stack_limit = 0;  // guest_stack_limit()
+  bool prepared = false;
+};
 
-  ~ThreadState() {
-    if (alt_stack) {
+constinit thread_local ThreadState t_state;
+
+// The alternate signal stack, released when the thread ends.
+struct AltStack {
+  void* stack = nullptr;
+  ~AltStack() {
+    if (stack) {
       stack_t disable{};
       disable.ss_flags = SS_DISABLE;
       sigaltstack(&disable, nullptr);
-      munmap(alt_stack, kAltStackSize);
+      munmap(stack, kAltStackSize);
     }
   }
 };
-
-thread_local ThreadState t_state;
+thread_local AltStack t_alt_stack;
 
 struct sigaction g_previous_segv;
 struct sigaction g_previous_bus;
+struct sigaction g_previous_ill;
 std::once_flag g_init_once;
 std::atomic<bool> g_initialized{false};
 
@@ -85,13 +103,33 @@ bool near_stack_end(uintptr_t address) {
 }
 
 void on_fault(int sig, siginfo_t* info, void* context) {
-  if (t_state.guest_depth > 0 && t_state.unwind) {
+  if (t_guest_depth > 0 && t_state.unwind) {
     const auto address = reinterpret_cast<uintptr_t>(info->si_addr);
     const int code = near_stack_end(address) ? WASM_RT_TRAP_EXHAUSTION : WASM_RT_TRAP_OOB;
     // SA_NODEFER left the signal unblocked, so leaving the handler this way needs no mask fix.
     longjmp(*t_state.unwind, code);
   }
   chain(sig == SIGBUS ? g_previous_bus : g_previous_segv, sig, info, context);
+}
+
+void on_illegal(int sig, siginfo_t* info, void* context) {
+#if defined(__x86_64__) && defined(__linux__)
+  auto& registers = static_cast<ucontext_t*>(context)->uc_mcontext.gregs;
+  const auto* ip = reinterpret_cast<const uint8_t*>(registers[REG_RIP]);
+  if (t_guest_depth > 0 && t_state.unwind && ip[0] == 0x0f && ip[1] == 0x0b) {
+    // A ud2 that is not a guard check (the compiler's, on a path it proved undefined) leaves
+    // garbage in rax; reading the magic through it faults at worst, and the fault handler turns
+    // that into a trap too.
+    auto* guard = reinterpret_cast<reglet_aot_guard*>(registers[REG_RAX]);
+    if (guard && guard->magic == REGLET_AOT_GUARD_MAGIC && guard->tripped) {
+      // Synchronous, in generated code: the thread holds nothing the host code might need.
+      if (guard->tripped(guard) != 0) longjmp(*t_state.unwind, REGLET_AOT_HOST_TRAP);
+      registers[REG_RIP] += 2;  // past the ud2: the check is done
+      return;
+    }
+  }
+#endif
+  chain(g_previous_ill, sig, info, context);
 }
 
 void install_handlers() {
@@ -101,11 +139,19 @@ void install_handlers() {
   sigemptyset(&action.sa_mask);
   sigaction(SIGSEGV, &action, &g_previous_segv);
   sigaction(SIGBUS, &action, &g_previous_bus);
+  // On the thread's own stack: a check that found the stack exhausted leaves the host's reserve
+  // below the limit, more than the alternate stack has.
+  struct sigaction illegal {};
+  illegal.sa_sigaction = on_illegal;
+  illegal.sa_flags = SA_SIGINFO | SA_NODEFER;
+  sigemptyset(&illegal.sa_mask);
+  sigaction(SIGILL, &illegal, &g_previous_ill);
   g_initialized = true;
 }
 
 void prepare_thread() {
-  if (t_state.alt_stack) return;
+  if (t_state.prepared) return;
+  t_state.prepared = true;
   void* stack = mmap(nullptr, kAltStackSize, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (stack != MAP_FAILED) {
@@ -113,7 +159,7 @@ void prepare_thread() {
     alt.ss_sp = stack;
     alt.ss_size = kAltStackSize;
     if (sigaltstack(&alt, nullptr) == 0) {
-      t_state.alt_stack = stack;
+      t_alt_stack.stack = stack;
     } else {
       munmap(stack, kAltStackSize);
     }
@@ -124,6 +170,9 @@ void prepare_thread() {
     size_t size = 0;
     if (pthread_attr_getstack(&attr, &address, &size) == 0) {
       t_state.stack_low = reinterpret_cast<uintptr_t>(address);
+      const uintptr_t reserve =
+          std::clamp<uintptr_t>(size / 4, kMinHostStackReserve, kMaxHostStackReserve);
+      if (size > reserve) t_state.stack_limit = t_state.stack_low + reserve;
     }
     pthread_attr_destroy(&attr);
   }
@@ -181,21 +230,25 @@ uint32_t register_func_type_array(uint32_t params, uint32_t results, const int* 
 
 void ensure_initialized() { std::call_once(g_init_once, install_handlers); }
 
+constinit thread_local int t_guest_depth = 0;
+
 jmp_buf* push_unwind(jmp_buf* target) {
   prepare_thread();
   jmp_buf* previous = t_state.unwind;
   t_state.unwind = target;
-  ++t_state.guest_depth;
+  ++t_guest_depth;
   return previous;
 }
 
 void pop_unwind(jmp_buf* previous) {
   t_state.unwind = previous;
-  --t_state.guest_depth;
+  --t_guest_depth;
 }
 
-void enter_host() { --t_state.guest_depth; }
-void leave_host() { ++t_state.guest_depth; }
+uintptr_t guest_stack_limit() {
+  prepare_thread();
+  return t_state.stack_limit;
+}
 
 bool resize_memory(wasm_rt_memory_t* memory, uint32_t pages) {
   const uint64_t old_size = memory->size;

@@ -4,6 +4,8 @@
 
 #include <setjmp.h>
 
+#include <cstdint>
+
 #include "engine/aot/aot_abi.h"
 #include "wasm-rt.h"
 
@@ -15,9 +17,25 @@ void ensure_initialized();
 // A guest call starts on this thread: `target` becomes the unwind target (returns the previous).
 jmp_buf* push_unwind(jmp_buf* target);
 void pop_unwind(jmp_buf* previous);
+
+// Guest calls running on this thread, less the host functions they are in: a fault is the guest's
+// only while it is positive. Trivially constructed and destroyed, so that an access is a plain
+// thread-pointer-relative instruction (no TLS wrapper call): it is touched twice per host call.
+extern constinit thread_local int t_guest_depth;
 // Around a host function called from guest code: a fault there is the host's, not the guest's.
-void enter_host();
-void leave_host();
+inline void enter_host() {
+  --t_guest_depth;
+}
+inline void leave_host() {
+  ++t_guest_depth;
+}
+
+// The guard limit for a guest call starting on this thread (see reglet_aot_guard): the lowest
+// stack address guest code may use, leaving kHostStackReserve below it for host functions the
+// guest calls (and for a frame that jumps past the limit, which the fault handler then reports as
+// exhaustion). 0 when the thread's stack is unknown: then the guard page alone stops a runaway
+// recursion.
+uintptr_t guest_stack_limit();
 
 // wasm_rt_register_func_type with the types in an array (what a shared object forwards).
 uint32_t register_func_type_array(uint32_t params, uint32_t results, const int* types);

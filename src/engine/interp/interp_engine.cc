@@ -164,25 +164,38 @@ class InterpInstance final : public Instance, public Caller {
   void* host_data() override { return host_data_; }
 
   // Called from the WABT host functions bound in the slot.
-  wabt::Result dispatch(const HostFunc& func, const wi::FuncType& type, const wi::Values& params,
-                        wi::Values& results, wi::Trap::Ptr* out_trap) {
-    HostCallScratch scratch;
-    Value* const args = scratch.params();
-    Value* const outs = scratch.results();
-    if (!HostCallScratch::fits(params.size(), results.size())) {
+  wabt::Result dispatch(const HostFunc& func, const wi::Values& params, wi::Values& results,
+                        wi::Trap::Ptr* out_trap) {
+    // A loop whose every iteration calls an import has no check of its own (prepare.h): its
+    // budget is counted here, like the instrumentation's, and the control asked as often.
+    if (--host_budget_ == 0) [[unlikely]] {
+      host_budget_ = kInterruptBudget;
+      if (auto stop = control_->should_stop()) {
+        return raise(Trap{*stop, *stop == TrapKind::timeout ? "deadline exceeded" : "cancelled"},
+                     out_trap);
+      }
+    }
+    const size_t param_count = func.sig.params.size();
+    const size_t result_count = func.sig.results.size();
+    if (param_count != params.size() || result_count != results.size() ||
+        !HostCallScratch::fits(param_count, result_count)) [[unlikely]] {
       return raise(
           Trap{TrapKind::host_error, "host function signature too large", 0, ErrorCode::internal},
           out_trap);
     }
-    for (size_t i = 0; i < params.size(); ++i)
-      new (&args[i]) Value(from_wabt(params[i], type.params[i]));
-    for (size_t i = 0; i < results.size(); ++i) {
-      new (&outs[i]) Value{to_val_type(type.results[i]).value_or(ValType::i32), 0};
+    HostCallScratch scratch;
+    Value* const args = scratch.params();
+    Value* const outs = scratch.results();
+    for (size_t i = 0; i < param_count; ++i) {
+      new (&args[i]) Value(from_wabt(params[i], func.sig.params[i]));
     }
-    std::optional<Trap> trap = func.callback(*this, std::span<const Value>(args, params.size()),
-                                             std::span<Value>(outs, results.size()));
-    if (trap) return raise(std::move(*trap), out_trap);
-    for (size_t i = 0; i < results.size(); ++i) results[i] = to_wabt(outs[i]);
+    for (size_t i = 0; i < result_count; ++i) new (&outs[i]) Value{func.sig.results[i], 0};
+    std::optional<Trap> trap = func.callback(*this, std::span<const Value>(args, param_count),
+                                             std::span<Value>(outs, result_count));
+    if (trap) [[unlikely]] {
+      return raise(std::move(*trap), out_trap);
+    }
+    for (size_t i = 0; i < result_count; ++i) results[i] = to_wabt(outs[i]);
     return wabt::Result::Ok;
   }
 
@@ -304,6 +317,7 @@ class InterpInstance final : public Instance, public Caller {
   ExecutionControl* control_ = nullptr;
   std::optional<Trap> pending_trap_;
   int depth_ = 0;
+  uint32_t host_budget_ = kInterruptBudget;
   bool grow_refused_ = false;
 };
 
@@ -340,10 +354,14 @@ Result<std::unique_ptr<StoreSlot>> InterpModule::new_slot() {
                           "no host function for import " + import.module + "." + import.name);
       }
       const HostFunc* func = &host_funcs_[next_host_func++];
-      wi::FuncType func_type = *type;
-      callback = [raw, func, func_type](wi::Thread&, const wi::Values& params, wi::Values& results,
-                                        wi::Trap::Ptr* out_trap) {
-        return raw->active->dispatch(*func, func_type, params, results, out_trap);
+      if (to_sig(*type) != func->sig) {
+        return make_error(ErrorCode::abi_error, "host function for import " + import.module + "." +
+                                                    import.name + " has signature " +
+                                                    func->sig.to_string());
+      }
+      callback = [raw, func](wi::Thread&, const wi::Values& params, wi::Values& results,
+                             wi::Trap::Ptr* out_trap) {
+        return raw->active->dispatch(*func, params, results, out_trap);
       };
     }
     auto host_func = wi::HostFunc::New(slot->store, *type, std::move(callback));

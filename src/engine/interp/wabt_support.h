@@ -64,6 +64,19 @@ Trap classify_trap(const std::string& message, bool memory_grow_refused);
 
 wabt::interp::Value to_wabt(const Value& value);
 Value from_wabt(const wabt::interp::Value& value, wabt::interp::ValueType type);
+inline Value from_wabt(const wabt::interp::Value& value, ValType type) {
+  switch (type) {
+    case ValType::i32:
+      return Value::i32(value.Get<uint32_t>());
+    case ValType::i64:
+      return Value::i64(value.Get<uint64_t>());
+    case ValType::f32:
+      return Value::f32(value.Get<float>());
+    case ValType::f64:
+      return Value::f64(value.Get<double>());
+  }
+  return Value::i32(0);
+}
 std::optional<ValType> to_val_type(wabt::interp::ValueType type);
 FuncSig to_sig(const wabt::interp::FuncType& type);
 

@@ -8,9 +8,9 @@
 // Format (little endian): "RGPM" u32 version; the options (u32 max_memory_pages,
 // max_table_elements, max_nesting_depth, u8 allow_non_function_imports); u32
 // memory_pages_limit, u8 resettable, u64 original_size, u64 max_frame_values, u32
-// call_depth_limit, u32 depth_global; u32 import count, each: string module, string name, u32
-// params count + one byte each, u32 results count + one byte each; u64 binary size + bytes.
-// Strings are u32 length + bytes.
+// call_depth_limit, u32 depth_global, u32 budget_global; u32 import count, each: string module,
+// string name, u32 params count + one byte each, u32 results count + one byte each; u64 binary size
+// + bytes. Strings are u32 length + bytes.
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -21,7 +21,8 @@ namespace reglet::engine {
 namespace {
 
 constexpr char kMagic[4] = {'R', 'G', 'P', 'M'};
-constexpr uint32_t kVersion = 1;
+// 2: budget_global added. 3: loops covered by a call lost their check.
+constexpr uint32_t kVersion = 3;
 
 class Writer {
  public:
@@ -129,6 +130,7 @@ std::vector<uint8_t> PreparedModule::serialize(const PrepareOptions& options) co
   w.u64(max_frame_values_);
   w.u32(call_depth_limit_);
   w.u32(depth_global_);
+  w.u32(budget_global_);
   w.u32(static_cast<uint32_t>(imports_.size()));
   for (const ImportInfo& import : imports_) {
     w.string(import.module);
@@ -169,6 +171,7 @@ Result<PreparedModule> PreparedModule::deserialize(std::span<const uint8_t> seri
   module.max_frame_values_ = r.u64();
   module.call_depth_limit_ = r.u32();
   module.depth_global_ = r.u32();
+  module.budget_global_ = r.u32();
   const uint32_t imports = r.u32();
   for (uint32_t i = 0; i < imports && !r.failed(); ++i) {
     ImportInfo import;

@@ -150,6 +150,7 @@ class Instrumenter {
     uint64_t max_frame_values = 0;
     uint32_t call_depth_limit = 0;
     uint32_t depth_global = 0;
+    uint32_t budget_global = 0;
   };
 
   Status run(Outcome& outcome) {
@@ -177,7 +178,7 @@ class Instrumenter {
     grow_ = unique_name(module_.func_bindings, "$reglet.memory_grow");
 
     outcome.depth_global = add_counter_global(depth_);
-    add_counter_global(budget_);
+    outcome.budget_global = add_counter_global(budget_);
     add_internal_imports();
     if (!module_.memories.empty()) add_grow_helper();
 
@@ -379,10 +380,16 @@ class Instrumenter {
       for (auto it = list->begin(); it != list->end(); ++it) {
         switch (it->type()) {
           case ExprType::Loop: {
-            wabt::ExprList& loop_body = cast<wabt::LoopExpr>(&*it)->block.exprs;
+            auto* loop = cast<wabt::LoopExpr>(&*it);
+            wabt::ExprList& loop_body = loop->block.exprs;
+            // Decided before the body is instrumented (a memory.grow becomes a call of the
+            // helper, which has no check).
+            const bool covered = call_precedes_back_edges(*loop);
             work.push_back(&loop_body);
-            wabt::ExprList check = make_interrupt_check(budget_, interrupt_);
-            loop_body.splice(loop_body.begin(), check);
+            if (!covered) {
+              wabt::ExprList check = make_interrupt_check(budget_, interrupt_);
+              loop_body.splice(loop_body.begin(), check);
+            }
             break;
           }
           case ExprType::MemoryGrow:
@@ -404,6 +411,88 @@ class Instrumenter {
         }
       }
     }
+  }
+
+  // Whether every path from `loop`'s header back to it makes a call first (then the callee's check
+  // bounds the iterations: a function of the module checks at its entry, an import in the tier's
+  // host-call dispatch). Conservative: the body is scanned in order up to its first call, and any
+  // instruction before it that may branch to the loop, at any nesting, makes the answer no; so does
+  // a scan longer than kScanLimit instructions, which bounds the work (and the recursion below) per
+  // loop. A body that cannot branch to its header at all is no loop and is covered too.
+  static bool call_precedes_back_edges(const wabt::LoopExpr& loop) {
+    size_t scanned = 0;
+    std::vector<const std::string*> inner;  // labels between an expression and the loop
+    for (const wabt::Expr& expr : loop.block.exprs) {
+      if (expr.type() == ExprType::Call || expr.type() == ExprType::CallIndirect) return true;
+      if (may_branch_to(expr, loop.block.label, inner, scanned)) return false;
+    }
+    return true;
+  }
+
+  static constexpr size_t kScanLimit = 512;
+
+  // Whether `var`, seen inside the labels `inner` (innermost last), names the loop labelled
+  // `label` (vars are names after ApplyNames, depths where a name could not be applied).
+  static bool targets(const wabt::Var& var, const std::string& label,
+                      const std::vector<const std::string*>& inner) {
+    if (var.is_index()) return var.index() == inner.size();
+    for (const std::string* name : inner) {
+      if (*name == var.name()) return false;  // (an inner label of the same name shadows it)
+    }
+    return !label.empty() && var.name() == label;
+  }
+
+  static bool may_branch_to(const wabt::Expr& expr, const std::string& label,
+                            std::vector<const std::string*>& inner, size_t& scanned) {
+    if (++scanned > kScanLimit) return true;
+    switch (expr.type()) {
+      case ExprType::Br:
+        return targets(cast<wabt::BrExpr>(&expr)->var, label, inner);
+      case ExprType::BrIf:
+        return targets(cast<wabt::BrIfExpr>(&expr)->var, label, inner);
+      case ExprType::BrTable: {
+        const auto* table = cast<wabt::BrTableExpr>(&expr);
+        if (targets(table->default_target, label, inner)) return true;
+        for (const wabt::Var& var : table->targets) {
+          if (targets(var, label, inner)) return true;
+        }
+        return false;
+      }
+      case ExprType::Block:
+        return block_may_branch_to(cast<wabt::BlockExpr>(&expr)->block, label, inner, scanned);
+      case ExprType::Loop:
+        return block_may_branch_to(cast<wabt::LoopExpr>(&expr)->block, label, inner, scanned);
+      case ExprType::If: {
+        const auto* if_expr = cast<wabt::IfExpr>(&expr);
+        inner.push_back(&if_expr->true_.label);
+        bool found = false;
+        for (const wabt::ExprList* list : {&if_expr->true_.exprs, &if_expr->false_}) {
+          for (const wabt::Expr& child : *list) {
+            if (!found) found = may_branch_to(child, label, inner, scanned);
+          }
+        }
+        inner.pop_back();
+        return found;
+      }
+      case ExprType::Try:  // (not among the enabled features; conservative all the same)
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  static bool block_may_branch_to(const wabt::Block& block, const std::string& label,
+                                  std::vector<const std::string*>& inner, size_t& scanned) {
+    inner.push_back(&block.label);
+    bool found = false;
+    for (const wabt::Expr& child : block.exprs) {
+      if (may_branch_to(child, label, inner, scanned)) {
+        found = true;
+        break;
+      }
+    }
+    inner.pop_back();
+    return found;
   }
 
   wabt::Module& module_;
@@ -579,6 +668,7 @@ Result<PreparedModule> PreparedModule::prepare(std::span<const uint8_t> wasm,
   prepared.max_frame_values_ = outcome.max_frame_values;
   prepared.call_depth_limit_ = outcome.call_depth_limit;
   prepared.depth_global_ = outcome.depth_global;
+  prepared.budget_global_ = outcome.budget_global;
 
   // The binary writer wants index references (label depths included); the instrumentation worked
   // with names. No second validation here: every tier decodes binary() with validation (the

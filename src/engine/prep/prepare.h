@@ -1,12 +1,16 @@
 // The one preprocessing step every module goes through before any tier sees it, on WABT's IR:
 //   - decode and validate (invalid_module with the validator's message);
 //   - cap linear memory and tables (the module may not declare more than the caps allow);
-//   - insert interruption checks at every function entry and loop header, so that a deadline or a
-//     cancellation stops even `loop br 0` (a budget counter in a global; when it runs out the
-//     tier's `reglet_internal.interrupt` import decides whether to go on);
+//   - insert interruption checks at every function entry and at every loop header that a call does
+//     not already cover, so that a deadline or a cancellation stops even `loop br 0` (a budget
+//     counter in a global; when it runs out the tier's `reglet_internal.interrupt` import decides
+//     whether to go on). A loop whose every iteration calls a function before it can branch back
+//     to its header needs no check of its own: the callee checks, at its entry (a function of the
+//     module) or in the tier's host-call dispatch (an import);
 //   - route `memory.grow` through a helper that reports failures to the host, so that a trap after
 //     a refused grow is reported as memory_limit.
-// Both tiers consume the instrumented binary().
+// Both tiers consume the instrumented binary(). The interpreter runs the checks as they are; the
+// AOT tier lowers them (see aot/codegen.cc and docs/architecture.md).
 #pragma once
 
 #include <cstdint>
@@ -71,6 +75,8 @@ class PreparedModule {
   uint32_t call_depth_limit() const { return call_depth_limit_; }
   // Index of the global counting call depth; tiers set it to 0 before each top-level call.
   uint32_t depth_global() const { return depth_global_; }
+  // Index of the global holding the interruption budget.
+  uint32_t budget_global() const { return budget_global_; }
 
   // Everything above in a compact form, with the options it was prepared with (prebuilt.cc), so
   // that a module prepared at build time need not be prepared again in every process.
@@ -91,6 +97,7 @@ class PreparedModule {
   uint64_t max_frame_values_ = 0;
   uint32_t call_depth_limit_ = kMaxCallDepth;
   uint32_t depth_global_ = 0;
+  uint32_t budget_global_ = 0;
 };
 
 // Shared by the tiers: what `reglet_internal.interrupt` returns when the call may go on.
