@@ -481,9 +481,11 @@ def build_table(runs, processes, tiers, repetitions):
 
     for tier in tiers:
         # The runtime's own fixed cost (a WAT plugin returning a constant), then the same with
-        # the SDK's guest-side JSON parsing and printing added.
+        # the SDK's guest-side JSON parsing and printing added: lean (JsonFields/JsonWriter) and
+        # with Json trees.
         for name, label in (("observe_trivial_wat", "trivial WAT plugin"),
-                            ("observe_trivial", "trivial SDK plugin")):
+                            ("observe_trivial_lean", "trivial SDK plugin, lean JSON"),
+                            ("observe_trivial", "trivial SDK plugin, Json trees")):
             entry = get("%s/%s" % (name, tier))
             value = entry and entry["median"] / 1e3
             t.row("3. observe round trip, %s (%s)" % (label, tier), fmt(value), "µs",
