@@ -456,6 +456,14 @@ def build_table(runs, processes, tiers, repetitions):
             comparison = joined(comparison, judge(tier, "host_call_ns", ours))
         t.row("1. host call, engine::HostFunc (%s)" % tier, fmt(ours), "ns/call", goal,
               comparison, spread_of(entry, entry["counters"]["per_iter"]) if entry else "")
+        general = per_iter("host_call_general/%s" % tier)
+        general_entry = get("host_call_general/%s" % tier)
+        if general is not None:
+            t.row("   general form (Value conversion, std::function; WASI's) (%s)" % tier,
+                  fmt(general), "ns/call", "",
+                  ("%.2fx the direct form" % (general / ours)) if ours else "",
+                  spread_of(general_entry, general_entry["counters"]["per_iter"])
+                  if general_entry else "")
         if tier == "interp" and ours and inst and bare:
             # The same instrumented module on both sides: what our dispatch alone adds.
             t.row("   of which our dispatch (vs bare WABT, same instrumented module)",

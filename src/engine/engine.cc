@@ -24,6 +24,44 @@ std::string FuncSig::to_string() const {
   return list(params) + " -> " + list(results);
 }
 
+HostFunc HostFunc::direct_i64(std::string module, std::string name, DirectI64Fn fn,
+                             std::shared_ptr<const void> data) {
+  HostFunc func;
+  func.module = std::move(module);
+  func.name = std::move(name);
+  func.sig = {{ValType::i64}, {ValType::i64}};
+  func.callback = [fn, data](Caller& caller, std::span<const Value> args,
+                             std::span<Value> results) -> std::optional<Trap> {
+    uint64_t result = 0;
+    std::optional<Trap> trap = fn(caller, data.get(), args[0].as_i64(), result);
+    if (!trap) results[0] = Value::i64(result);
+    return trap;
+  };
+  func.direct = fn;
+  func.direct_data = std::move(data);
+  return func;
+}
+
+Status check_host_functions(std::span<const ImportInfo> imports, std::span<const HostFunc> funcs) {
+  if (funcs.size() != imports.size()) {
+    return make_error(ErrorCode::internal, "host functions do not match the imports");
+  }
+  for (size_t i = 0; i < imports.size(); ++i) {
+    const HostFunc& func = funcs[i];
+    if (func.sig != imports[i].sig) {
+      return make_error(ErrorCode::abi_error, "host function for import " + imports[i].module +
+                                                  "." + imports[i].name + " has signature " +
+                                                  func.sig.to_string() + ", the import " +
+                                                  imports[i].sig.to_string());
+    }
+    if (func.direct && func.sig != FuncSig{{ValType::i64}, {ValType::i64}}) {
+      return make_error(ErrorCode::internal, "host function " + func.module + "." + func.name +
+                                                 " has a direct form but is not (i64) -> i64");
+    }
+  }
+  return {};
+}
+
 Error Trap::to_error() const {
   switch (kind) {
     case TrapKind::timeout: return make_error(ErrorCode::timeout, message);

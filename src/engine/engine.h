@@ -129,6 +129,13 @@ class ExecutionControl {
 
 class Caller;
 
+// The one shape of the reglet_host ABI, (i64) -> i64, as a plain function: a tier calls it with
+// no Value conversion and no std::function in between (on AOT that is most of a host call's
+// cost). Writes `result` and returns nullopt, or returns the Trap that aborts the guest call.
+// `data` is the HostFunc's direct_data. It must not throw.
+using DirectI64Fn = std::optional<Trap> (*)(Caller&, const void* data, uint64_t arg,
+                                            uint64_t& result);
+
 // A host function as the runtime defines it. The callback reads its arguments, writes its
 // results, and returns nullopt, or a Trap to abort the whole guest call. It must not throw.
 struct HostFunc {
@@ -136,6 +143,14 @@ struct HostFunc {
   std::string name;
   FuncSig sig;
   std::function<std::optional<Trap>(Caller&, std::span<const Value>, std::span<Value>)> callback;
+  // Set only by direct_i64(): the same function in the fast form, which tiers prefer.
+  DirectI64Fn direct = nullptr;
+  std::shared_ptr<const void> direct_data = nullptr;
+
+  // A (i64) -> i64 host function given in the fast form; `callback` calls the same function, for
+  // whoever needs the general one.
+  static HostFunc direct_i64(std::string module, std::string name, DirectI64Fn fn,
+                             std::shared_ptr<const void> data);
 };
 
 // What a host function sees of the instance that called it.
@@ -199,6 +214,10 @@ struct ImportInfo {
 };
 
 class PreparedModule;
+
+// What every tier checks at compile: one host function per import, each with the import's
+// signature (abi_error names the import), a direct form only on (i64) -> i64 (internal).
+Status check_host_functions(std::span<const ImportInfo> imports, std::span<const HostFunc> funcs);
 
 class Engine {
  public:

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <stdexcept>
 #include <thread>
 
 #include "engine/engine.h"
@@ -345,6 +346,78 @@ TEST_P(EngineTest, HostTrapAbortsTheCall) {
   ASSERT_TRUE(trap_of(outcome));
   EXPECT_EQ(trap_of(outcome)->kind, TrapKind::exit);
   EXPECT_EQ(trap_of(outcome)->exit_code, 3);
+}
+
+// The (i64) -> i64 fast form every reglet_host function uses: its data, its result, re-entry,
+// a trap it returns and an exception it throws reach the guest call as from the general form.
+std::optional<Trap> direct_host(Caller& caller, const void* data, uint64_t arg, uint64_t& result) {
+  const uint64_t offset = *static_cast<const uint64_t*>(data);
+  if (arg == 1) return Trap{TrapKind::host_error, "refused", 0, ErrorCode::capability_denied};
+  if (arg == 2) throw std::runtime_error("boom");
+  if (arg == 3) {  // re-enters the guest, as the ABI does with `allocate`
+    Value v = Value::i32(21);
+    auto inner = caller.call("double", std::span<const Value>(&v, 1));
+    if (auto* trap = std::get_if<Trap>(&inner)) return *trap;
+    result = std::get<std::vector<Value>>(inner)[0].bits;
+    return std::nullopt;
+  }
+  result = arg + offset;
+  return std::nullopt;
+}
+
+TEST_P(EngineTest, DirectHostFunctions) {
+  std::vector<HostFunc> host;
+  host.push_back(HostFunc::direct_i64("env", "direct", direct_host,
+                                      std::make_shared<const uint64_t>(1000)));
+  auto module = compile(R"((module
+    (import "env" "direct" (func $d (param i64) (result i64)))
+    (func (export "double") (param i32) (result i32) (i32.mul (local.get 0) (i32.const 2)))
+    (func (export "run") (param i64) (result i64) (call $d (local.get 0)))
+    (func (export "sum") (param $n i64) (result i64) (local $acc i64)
+      (loop $next
+        (local.set $acc (i64.add (local.get $acc) (call $d (local.get $n))))
+        (local.set $n (i64.sub (local.get $n) (i64.const 1)))
+        (br_if $next (i64.gt_u (local.get $n) (i64.const 3))))
+      (local.get $acc))))",
+                        std::move(host));
+  ASSERT_TRUE(module);
+  auto instance = instantiate(*module);
+  EXPECT_EQ(first(call(*instance, "run", {Value::i64(5)})), 1005u);
+  EXPECT_EQ(first(call(*instance, "run", {Value::i64(~0ull - 1000)})), ~0ull);
+  EXPECT_EQ(first(call(*instance, "run", {Value::i64(3)})), 42u);
+  EXPECT_EQ(first(call(*instance, "sum", {Value::i64(100)})), (4u + 100u) * 97u / 2 + 97u * 1000u);
+  auto refused = call(*instance, "run", {Value::i64(1)});
+  ASSERT_TRUE(trap_of(refused));
+  EXPECT_EQ(trap_of(refused)->kind, TrapKind::host_error);
+  EXPECT_EQ(trap_of(refused)->host_code, ErrorCode::capability_denied);
+  EXPECT_EQ(trap_of(refused)->message, "refused");
+  auto threw = call(*instance, "run", {Value::i64(2)});
+  ASSERT_TRUE(trap_of(threw));
+  EXPECT_EQ(trap_of(threw)->kind, TrapKind::host_error);
+  EXPECT_EQ(trap_of(threw)->host_code, ErrorCode::internal);
+  // The instance still works after both.
+  EXPECT_EQ(first(call(*instance, "run", {Value::i64(7)})), 1007u);
+}
+
+TEST_P(EngineTest, DirectFormCallsTheSameFunctionThroughCallback) {
+  HostFunc func = HostFunc::direct_i64("env", "direct", direct_host,
+                                       std::make_shared<const uint64_t>(5));
+  EXPECT_EQ(func.sig, (FuncSig{{ValType::i64}, {ValType::i64}}));
+  ASSERT_TRUE(func.callback);
+  // A module importing it with another signature is refused, as for the general form.
+  auto prepared = PreparedModule::prepare(wat_to_wasm(R"((module
+    (import "env" "direct" (func $d (param i32) (result i32)))
+    (func (export "run") (result i32) (call $d (i32.const 1)))))"));
+  ASSERT_TRUE(prepared.ok());
+  auto refused = engine_->compile(*prepared, {func});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::abi_error);
+  // A direct form on a signature it does not have is the host's mistake, refused at compile.
+  HostFunc wrong = func;
+  wrong.sig = {{ValType::i32}, {ValType::i32}};
+  auto mistaken = engine_->compile(*prepared, {wrong});
+  ASSERT_FALSE(mistaken.ok());
+  EXPECT_EQ(mistaken.error().code, ErrorCode::internal);
 }
 
 TEST_P(EngineTest, RecursionThroughTheHostIsBounded) {

@@ -420,6 +420,7 @@ class AotModule final : public Module, public std::enable_shared_from_this<AotMo
       if (!import.func) {
         return make_error(ErrorCode::internal, "AOT object imports more than the module");
       }
+
       // dispatch() reads and writes as many slots as the host function's signature has.
       const reglet_aot_import& declared = desc_->imports[i];
       if (sig_of(declared.params, declared.results) != import.func->sig) {
@@ -462,12 +463,18 @@ class AotModule final : public Module, public std::enable_shared_from_this<AotMo
     bool fits = false;  // in a HostCallScratch
     uint8_t params = 0, results = 0;
     const HostFunc* func = nullptr;
+    DirectI64Fn direct = nullptr;  // the fast form of func, when it has one
+    const void* direct_data = nullptr;
     std::array<ValType, HostCallScratch::kMaxParams> param_types{};
     std::array<uint64_t, HostCallScratch::kMaxParams> param_masks{};
     std::array<ValType, HostCallScratch::kMaxResults> result_types{};
 
     void bind(const HostFunc& host) {
       func = &host;
+      if (host.direct && host.sig == FuncSig{{ValType::i64}, {ValType::i64}}) {
+        direct = host.direct;
+        direct_data = host.direct_data.get();
+      }
       fits = HostCallScratch::fits(host.sig.params.size(), host.sig.results.size());
       if (!fits) return;
       params = static_cast<uint8_t>(host.sig.params.size());
@@ -746,6 +753,19 @@ int AotModule::dispatch_internal(const ImportBinding& binding, AotInstance& inst
     return instance.stop_with(Trap{TrapKind::trap, "bad import"});
   }
   const ImportBinding& binding = imports_[index];
+  if (binding.direct) [[likely]] {
+    std::optional<Trap> trap = [&]() noexcept -> std::optional<Trap> {
+      try {
+        return binding.direct(instance, binding.direct_data, args[0], results[0]);
+      } catch (...) {
+        return Trap{TrapKind::host_error, "host function threw", 0, ErrorCode::internal};
+      }
+    }();
+    if (trap) [[unlikely]] {
+      return instance.stop_with(std::move(*trap));
+    }
+    return 0;
+  }
   if (binding.kind != ImportKind::host || !binding.fits) [[unlikely]] {
     return dispatch_internal(binding, instance, results);
   }
@@ -849,6 +869,9 @@ class AotEngine final : public Engine {
 
   Result<std::shared_ptr<Module>> compile(const PreparedModule& prepared,
                                           std::vector<HostFunc> host_funcs) override {
+    if (Status status = check_host_functions(prepared.imports(), host_funcs); !status) {
+      return status.error();
+    }
     auto desc = find_or_build(prepared);
     if (!desc) return desc.error();
     aot_rt::ensure_initialized();

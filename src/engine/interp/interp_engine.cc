@@ -175,6 +175,21 @@ class InterpInstance final : public Instance, public Caller {
                      out_trap);
       }
     }
+    if (func.direct) [[likely]] {  // (i64) -> i64, checked when the module was compiled
+      uint64_t result = 0;
+      std::optional<Trap> trap = [&]() noexcept -> std::optional<Trap> {
+        try {
+          return func.direct(*this, func.direct_data.get(), params[0].Get<uint64_t>(), result);
+        } catch (...) {
+          return Trap{TrapKind::host_error, "host function threw", 0, ErrorCode::internal};
+        }
+      }();
+      if (trap) [[unlikely]] {
+        return raise(std::move(*trap), out_trap);
+      }
+      results[0] = wi::Value::Make(result);
+      return wabt::Result::Ok;
+    }
     const size_t param_count = func.sig.params.size();
     const size_t result_count = func.sig.results.size();
     if (param_count != params.size() || result_count != results.size() ||
@@ -190,8 +205,14 @@ class InterpInstance final : public Instance, public Caller {
       new (&args[i]) Value(from_wabt(params[i], func.sig.params[i]));
     }
     for (size_t i = 0; i < result_count; ++i) new (&outs[i]) Value{func.sig.results[i], 0};
-    std::optional<Trap> trap = func.callback(*this, std::span<const Value>(args, param_count),
-                                             std::span<Value>(outs, result_count));
+    std::optional<Trap> trap = [&]() noexcept -> std::optional<Trap> {
+      try {
+        return func.callback(*this, std::span<const Value>(args, param_count),
+                             std::span<Value>(outs, result_count));
+      } catch (...) {
+        return Trap{TrapKind::host_error, "host function threw", 0, ErrorCode::internal};
+      }
+    }();
     if (trap) [[unlikely]] {
       return raise(std::move(*trap), out_trap);
     }
@@ -438,8 +459,8 @@ class InterpEngine final : public Engine {
 
   Result<std::shared_ptr<Module>> compile(const PreparedModule& prepared,
                                           std::vector<HostFunc> host_funcs) override {
-    if (host_funcs.size() != prepared.imports().size()) {
-      return make_error(ErrorCode::internal, "host functions do not match the imports");
+    if (Status status = check_host_functions(prepared.imports(), host_funcs); !status) {
+      return status.error();
     }
     auto desc = decode(prepared);
     if (!desc) return std::move(desc).error();

@@ -61,37 +61,45 @@ nlohmann::json error_response(const Error& error) {
   return {{"error", {{"code", std::string(to_string(error.code))}, {"message", error.message}}}};
 }
 
-engine::HostFunc make_json_host_function(std::string name, JsonHandler handler) {
-  using engine::ValType;
-  engine::HostFunc func;
-  func.module = "reglet_host";
-  func.name = name;
-  func.sig = {{ValType::i64}, {ValType::i64}};
-  func.callback = [handler = std::move(handler), name](
-                      engine::Caller& caller, std::span<const engine::Value> args,
-                      std::span<engine::Value> results) -> std::optional<engine::Trap> {
-    auto& context = *static_cast<InstanceContext*>(caller.host_data());
-    nlohmann::json response;
-    try {
-      auto request = read_request(caller, args[0].as_i64(), context.options().max_host_response_bytes);
-      if (!request) {
-        response = error_response(request.error());
-      } else {
-        auto result = handler(context, caller, *request);
-        response = result ? std::move(*result) : error_response(result.error());
-      }
-    } catch (const std::exception& e) {
-      // nlohmann's type errors on malformed requests land here.
-      response = error_response(
-          make_error(ErrorCode::invalid_argument, name + ": malformed request: " + e.what()));
+namespace {
+
+struct JsonHostFunction {
+  std::string name;
+  JsonHandler handler;
+};
+
+std::optional<engine::Trap> call_json_host_function(engine::Caller& caller, const void* data,
+                                                    uint64_t request_range, uint64_t& result) {
+  const auto& func = *static_cast<const JsonHostFunction*>(data);
+  auto& context = *static_cast<InstanceContext*>(caller.host_data());
+  nlohmann::json response;
+  try {
+    auto request =
+        read_request(caller, request_range, context.options().max_host_response_bytes);
+    if (!request) {
+      response = error_response(request.error());
+    } else {
+      auto handled = func.handler(context, caller, *request);
+      response = handled ? std::move(*handled) : error_response(handled.error());
     }
-    std::string text = response.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    auto written = write_to_guest(caller, text);
-    if (auto* trap = std::get_if<engine::Trap>(&written)) return *trap;
-    results[0] = engine::Value::i64(std::get<uint64_t>(written));
-    return std::nullopt;
-  };
-  return func;
+  } catch (const std::exception& e) {
+    // nlohmann's type errors on malformed requests land here.
+    response = error_response(make_error(ErrorCode::invalid_argument,
+                                         func.name + ": malformed request: " + e.what()));
+  }
+  std::string text = response.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  auto written = write_to_guest(caller, text);
+  if (auto* trap = std::get_if<engine::Trap>(&written)) return std::move(*trap);
+  result = std::get<uint64_t>(written);
+  return std::nullopt;
+}
+
+}  // namespace
+
+engine::HostFunc make_json_host_function(std::string name, JsonHandler handler) {
+  auto func = std::make_shared<const JsonHostFunction>(JsonHostFunction{name, std::move(handler)});
+  return engine::HostFunc::direct_i64("reglet_host", std::move(name), call_json_host_function,
+                                      std::move(func));
 }
 
 }  // namespace reglet::runtime
