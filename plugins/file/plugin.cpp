@@ -221,7 +221,14 @@ sdk::Outcome observe(const sdk::JsonFields& config) {
   pass("group", "group", Kind::string, "\"\"");
 
   bool status = true;
-  if (type == "file") {
+  // The host says whether it could open the file (fs_stat's `readable`, regular files): when
+  // neither content nor hash is wanted, that answers readability without a read. When it says
+  // no, the read below is still made, for the reason it gives.
+  const sdk::JsonValue readable_field = stat->find("readable");
+  if (type == "file" && !want_content && !want_hash && readable_field.is_bool() &&
+      readable_field.boolean()) {
+    data.field("readable", true);
+  } else if (type == "file") {
     ReadResult read = read_file(path, want_content, want_hash);
     if (!read.ok && read.error.code == "capability_denied") {
       sdk::Expected<sdk::Json> denied(read.error);

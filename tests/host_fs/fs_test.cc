@@ -358,7 +358,23 @@ TEST_F(FsStat, DescribesAFile) {
   EXPECT_EQ(r["mtime"], "2023-11-14T22:13:20Z");
   EXPECT_EQ(r["mtime_unix"], 1700000000);
   EXPECT_FALSE(r.contains("symlink_target"));
+  EXPECT_EQ(r["readable"], true);
   EXPECT_EQ(sandbox.audited("fs:read:" + path, "allow"), 1u);
+  auto unfollowed = call(fs_stat, {{"path", path}, {"follow_symlinks", false}});
+  ASSERT_TRUE(unfollowed.ok());
+  EXPECT_EQ((*unfollowed)["readable"], true);
+}
+
+TEST_F(FsStat, UnreadableFileIsReportedSo) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root reads everything";
+  const std::string path = dir / "tree/file";
+  ASSERT_EQ(::chmod(path.c_str(), 0), 0);
+  for (bool follow : {true, false}) {
+    auto result = call(fs_stat, {{"path", path}, {"follow_symlinks", follow}});
+    ASSERT_TRUE(result.ok()) << result.error().to_string();
+    EXPECT_EQ((*result)["readable"], false) << follow;
+    EXPECT_EQ((*result)["exists"], true);
+  }
 }
 
 TEST_F(FsStat, DirectoriesFifosAndSetuidBits) {
@@ -369,6 +385,9 @@ TEST_F(FsStat, DirectoriesFifosAndSetuidBits) {
   auto fifo = call(fs_stat, {{"path", dir / "tree/fifo"}});
   ASSERT_TRUE(fifo.ok());
   EXPECT_EQ((*fifo)["type"], "fifo");
+  // Readability is probed on regular files only (opening a FIFO could block, a device act).
+  EXPECT_FALSE(fifo->contains("readable"));
+  EXPECT_FALSE(sub->contains("readable"));
   ASSERT_EQ(::chmod((dir / "tree/file").c_str(), 04755), 0);
   EXPECT_EQ((*call(fs_stat, {{"path", dir / "tree/file"}}))["mode"], "4755");
 }
@@ -379,11 +398,13 @@ TEST_F(FsStat, SymlinksFollowedOrNot) {
   ASSERT_TRUE(followed.ok());
   EXPECT_EQ((*followed)["type"], "file");
   EXPECT_EQ((*followed)["path"], dir / "tree/file");
+  EXPECT_EQ((*followed)["readable"], true);
 
   auto itself = call(fs_stat, {{"path", dir / "tree/link"}, {"follow_symlinks", false}});
   ASSERT_TRUE(itself.ok()) << itself.error().to_string();
   EXPECT_EQ((*itself)["type"], "symlink");
   EXPECT_EQ((*itself)["symlink_target"], "file");
+  EXPECT_FALSE(itself->contains("readable"));
   EXPECT_EQ((*itself)["path"], dir / "tree/link");
   EXPECT_EQ(sandbox.audited("fs:read:" + (dir / "tree/link"), "allow"), 1u);
 }

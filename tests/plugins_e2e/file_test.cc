@@ -238,6 +238,23 @@ TEST_F(FilePlugin, OlderModeForms) {
   EXPECT_EQ(missing["status"], false);
 }
 
+// Readability comes from fs_stat (no read) unless content or hash is wanted; when the host says
+// the file cannot be opened, the plugin reads anyway for the reason, and the verdict of
+// `readable` mode is false.
+TEST_F(FilePlugin, UnreadableFileIsEvidence) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root reads everything";
+  const std::string path = dir_.write("locked", "x", 0);
+  json exists = evidence({{"path", path}});
+  EXPECT_EQ(exists["status"], true);
+  EXPECT_EQ(exists["data"]["readable"], false);
+  EXPECT_NE(exists["data"]["read_error"].get<std::string>().find("Permission denied"),
+            std::string::npos)
+      << exists.dump();
+  json readable = evidence({{"path", path}, {"mode", "readable"}});
+  EXPECT_EQ(readable["status"], false);
+  EXPECT_EQ(readable["data"]["readable"], false);
+}
+
 TEST_F(FilePlugin, UnknownModeIsAConfigError) {
   const RunResult result = run({{"path", dir_.write("f", "x")}, {"mode", "checksum"}});
   EXPECT_EQ(result.exit_code, 2) << result.describe();
