@@ -121,6 +121,23 @@ inline void append_utf8(std::string& out, uint32_t cp) {
   }
 }
 
+// True when the n bytes at p need no escaping in a JSON string. For a string literal the
+// compiler folds this (with the length) to a constant once inlined.
+// The length of the C string in a char array (all of it when it has no NUL).
+template <size_t N>
+constexpr size_t literal_length(const char (&s)[N]) {
+  size_t n = 0;
+  while (n < N && s[n] != '\0') ++n;
+  return n;
+}
+
+inline bool plain_text(const char* p, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    if (!kTables.plain[static_cast<unsigned char>(p[i])]) return false;
+  }
+  return true;
+}
+
 // The first byte at or after p that is not plain (see Tables), or end. Eight bytes per step
 // while it can: byte loops are what an interpreter is slowest at.
 inline const unsigned char* skip_plain(const unsigned char* p, const unsigned char* end) {
@@ -179,6 +196,13 @@ class JsonBuffer {
     size_ += n;
   }
   void put(std::string_view s) { put(s.data(), s.size()); }
+  // n more bytes at the end, for the caller to fill through the pointer returned.
+  char* extend(size_t n) {
+    if (capacity_ - size_ < n) grow(n);
+    char* p = data_ + size_;
+    size_ += n;
+    return p;
+  }
   void reserve(size_t n) {
     if (capacity_ - size_ < n) grow(n);
   }
@@ -904,7 +928,68 @@ class JsonFields {
   size_t size() const { return count_; }
   // The member's value (the last one, when a key repeats); a value that is not present()
   // otherwise.
-  JsonValue find(std::string_view key) const {
+  // A key given as a string literal: its bucket and its comparisons are constants once inlined.
+  template <size_t N>
+  __attribute__((always_inline)) JsonValue find(const char (&key)[N]) const {
+    return find_inline(std::string_view(key, json_detail::literal_length(key)));
+  }
+  JsonValue find(std::string_view key) const { return find_inline(key); }
+  bool contains(std::string_view key) const { return find(key).present(); }
+
+  std::string string(std::string_view key, std::string_view fallback = {}) const {
+    return find(key).string(fallback);
+  }
+  bool boolean(std::string_view key, bool fallback = false) const {
+    return find(key).boolean(fallback);
+  }
+  int64_t integer(std::string_view key, int64_t fallback = 0) const {
+    return find(key).integer(fallback);
+  }
+  uint64_t unsigned_integer(std::string_view key, uint64_t fallback = 0) const {
+    return find(key).unsigned_integer(fallback);
+  }
+  template <size_t N>
+  __attribute__((always_inline)) bool contains(const char (&key)[N]) const {
+    return find(key).present();
+  }
+  template <size_t N>
+  __attribute__((always_inline)) std::string string(const char (&key)[N],
+                                                    std::string_view fallback = {}) const {
+    return find(key).string(fallback);
+  }
+  template <size_t N>
+  __attribute__((always_inline)) bool boolean(const char (&key)[N], bool fallback = false) const {
+    return find(key).boolean(fallback);
+  }
+  template <size_t N>
+  __attribute__((always_inline)) int64_t integer(const char (&key)[N],
+                                                 int64_t fallback = 0) const {
+    return find(key).integer(fallback);
+  }
+  template <size_t N>
+  __attribute__((always_inline)) uint64_t unsigned_integer(const char (&key)[N],
+                                                           uint64_t fallback = 0) const {
+    return find(key).unsigned_integer(fallback);
+  }
+
+  // Iteration: key (decoded) and value of member i, in the order of the text.
+  std::string key(size_t i) const {
+    const Slot& slot = at(i);
+    if (!slot.key_escaped) return std::string(slot.key, slot.key_size);
+    // Re-quote to decode through JsonValue (keys are short).
+    return JsonValue(JsonValue::Kind::string, std::string_view(slot.key - 1, slot.key_size + 2),
+                     true)
+        .string();
+  }
+  JsonValue value(size_t i) const {
+    const Slot& slot = at(i);
+    return JsonValue(static_cast<JsonValue::Kind>(slot.value_kind),
+                     std::string_view(slot.value, slot.value_size), slot.value_escaped);
+  }
+
+ private:
+  // Inlined where the key is a literal, so that its bucket and comparisons fold to constants.
+  __attribute__((always_inline)) JsonValue find_inline(std::string_view key) const {
     if (indexed_) {
       // Open addressing over kBuckets; every member is in the table (count_ <= kInline).
       for (size_t h = bucket(key.data(), key.size());; h = (h + 1) & (kBuckets - 1)) {
@@ -928,37 +1013,7 @@ class JsonFields {
     }
     return {};
   }
-  bool contains(std::string_view key) const { return find(key).present(); }
 
-  std::string string(std::string_view key, std::string_view fallback = {}) const {
-    return find(key).string(fallback);
-  }
-  bool boolean(std::string_view key, bool fallback = false) const {
-    return find(key).boolean(fallback);
-  }
-  int64_t integer(std::string_view key, int64_t fallback = 0) const {
-    return find(key).integer(fallback);
-  }
-  uint64_t unsigned_integer(std::string_view key, uint64_t fallback = 0) const {
-    return find(key).unsigned_integer(fallback);
-  }
-
-  // Iteration: key (decoded) and value of member i, in the order of the text.
-  std::string key(size_t i) const {
-    const Slot& slot = at(i);
-    if (!slot.key_escaped) return std::string(slot.key, slot.key_size);
-    // Re-quote to decode through JsonValue (keys are short).
-    return JsonValue(JsonValue::Kind::string, std::string_view(slot.key - 1, slot.key_size + 2),
-                     true)
-        .string();
-  }
-  JsonValue value(size_t i) const {
-    const Slot& slot = at(i);
-    return JsonValue(static_cast<JsonValue::Kind>(slot.value_kind),
-                     std::string_view(slot.value, slot.value_size), slot.value_escaped);
-  }
-
- private:
   // Trivially constructible, so that the inline array costs nothing until used.
   struct Slot {
     const char* key;  // the key's text without its quotes
@@ -1009,8 +1064,24 @@ class JsonFields {
     return (size * 7 + first * 3 + last) & (kBuckets - 1);
   }
   const Slot& at(size_t i) const { return i < kInline ? inline_[i] : more_[i - kInline]; }
+  // Eight bytes per step: a byte loop is what an interpreter is slowest at, and with one side a
+  // literal the compiler turns the steps into compares with constants.
   static bool keys_equal(const char* a, const char* b, size_t n) {
-    for (size_t i = 0; i < n; ++i) {
+    size_t i = 0;
+    for (; n - i >= 8; i += 8) {
+      uint64_t x, y;
+      memcpy(&x, a + i, 8);
+      memcpy(&y, b + i, 8);
+      if (x != y) return false;
+    }
+    if (n - i >= 4) {
+      uint32_t x, y;
+      memcpy(&x, a + i, 4);
+      memcpy(&y, b + i, 4);
+      if (x != y) return false;
+      i += 4;
+    }
+    for (; i < n; ++i) {
       if (a[i] != b[i]) return false;
     }
     return true;
@@ -1055,6 +1126,24 @@ class JsonWriter {
     separate();
     append_json_string(out_, name);
     out_.put(':');
+    first_ = true;  // no comma before the value
+    return *this;
+  }
+
+  // A key given as a string literal (or another char array holding a C string): when it needs
+  // no escaping, which for a literal is decided at compile time, it is written with one copy of
+  // a constant size instead of being scanned.
+  template <size_t N>
+  __attribute__((always_inline)) JsonWriter& key(const char (&name)[N]) {
+    const size_t n = json_detail::literal_length(name);
+    if (!json_detail::plain_text(name, n)) return key(std::string_view(name, n));
+    const bool comma = !first_;
+    char* p = out_.extend(n + 3 + (comma ? 1 : 0));
+    if (comma) *p++ = ',';
+    *p++ = '"';
+    memcpy(p, name, n);
+    p[n] = '"';
+    p[n + 1] = ':';
     first_ = true;  // no comma before the value
     return *this;
   }
@@ -1113,7 +1202,18 @@ class JsonWriter {
     key(name);
     return value(std::forward<T>(v));
   }
+  template <size_t N, class T>
+  __attribute__((always_inline)) JsonWriter& field(const char (&name)[N], T&& v) {
+    key(name);
+    return value(std::forward<T>(v));
+  }
   JsonWriter& raw_field(std::string_view name, std::string_view json_text) {
+    key(name);
+    return raw(json_text);
+  }
+  template <size_t N>
+  __attribute__((always_inline)) JsonWriter& raw_field(const char (&name)[N],
+                                                       std::string_view json_text) {
     key(name);
     return raw(json_text);
   }

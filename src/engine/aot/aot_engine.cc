@@ -488,6 +488,8 @@ class AotModule final : public Module, public std::enable_shared_from_this<AotMo
     }
   };
   int dispatch_internal(const ImportBinding& binding, AotInstance& instance, uint64_t* results);
+  int dispatch_general(const ImportBinding& binding, AotInstance& instance, const uint64_t* args,
+                       uint64_t* results);
 
   const reglet_aot_module* desc_;
   std::vector<HostFunc> host_funcs_;
@@ -766,6 +768,13 @@ int AotModule::dispatch_internal(const ImportBinding& binding, AotInstance& inst
     }
     return 0;
   }
+  return dispatch_general(binding, instance, args, results);
+}
+
+// Out of line, so that its scratch space does not enlarge the frame of every direct call.
+[[gnu::noinline]] int AotModule::dispatch_general(const ImportBinding& binding,
+                                                  AotInstance& instance, const uint64_t* args,
+                                                  uint64_t* results) {
   if (binding.kind != ImportKind::host || !binding.fits) [[unlikely]] {
     return dispatch_internal(binding, instance, results);
   }

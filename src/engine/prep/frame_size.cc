@@ -227,6 +227,11 @@ class HeightWalker {
 
 }  // namespace
 
+uint64_t frame_values(const wabt::Module& module, const wabt::Func& func) {
+  HeightWalker walker(module);
+  return uint64_t{func.GetNumParams()} + func.GetNumLocals() + walker.max_height(func);
+}
+
 uint64_t max_frame_values(const wabt::Module& module) {
   HeightWalker walker(module);
   uint64_t largest = 0;

@@ -8,6 +8,7 @@
 
 namespace wabt {
 struct Module;
+struct Func;
 }
 
 namespace reglet::engine {
@@ -15,5 +16,7 @@ namespace reglet::engine {
 // The largest (params + locals + max operand height) over the module's defined functions.
 // Expects a validated module whose block nesting depth has been bounded.
 uint64_t max_frame_values(const wabt::Module& module);
+// The same bound for one defined function.
+uint64_t frame_values(const wabt::Module& module, const wabt::Func& func);
 
 }  // namespace reglet::engine

@@ -183,10 +183,17 @@ class Instrumenter {
     if (!module_.memories.empty()) add_grow_helper();
 
     // Every function that was in the module, now shifted by the internal imports.
+    // Decided for every function before any is instrumented (memory.grow becomes a call of the
+    // helper), and before loops are: a call of a leaf covers no loop.
+    // (The memory.grow helper, added above, is neither: it has no check.)
+    entry_checked_.assign(module_.funcs.size(), false);
+    for (size_t i = module_.num_func_imports; i < original_funcs + kInternalImports; ++i) {
+      entry_checked_[i] = !is_small_leaf(*module_.funcs[i]);
+    }
     for (size_t i = module_.num_func_imports; i < original_funcs + kInternalImports; ++i) {
       wabt::Func& func = *module_.funcs[i];
       instrument_body(func.exprs);
-      wrap_for_depth(func, outcome.call_depth_limit);
+      if (entry_checked_[i]) wrap_for_depth(func, outcome.call_depth_limit);
     }
     outcome.resettable = resettable_;
     return {};
@@ -329,6 +336,37 @@ class Instrumenter {
     return {};
   }
 
+  // A function that calls nothing and has a small frame needs neither the depth count nor the
+  // entry check: it cannot recurse, so it adds one frame at most to a counted chain (within the
+  // tiers' margin of kCallDepthMargin frames; the frame is small, so on AOT within the native
+  // stack's reserve too), and without calls only its loops can make it run long, and they keep
+  // their checks. Small helpers are most of the calls in plugin code (string scanning, copying,
+  // allocation), and on the interpreter the entry and exit sequences were about a fifth of what it
+  // ran, most of it global accesses, the dearest instructions there.
+  static constexpr uint64_t kLeafFrameValues = 256;
+  bool is_small_leaf(wabt::Func& func) const {
+    if (frame_values(module_, func) > kLeafFrameValues) return false;
+    std::vector<wabt::ExprList*> work{&func.exprs};
+    while (!work.empty()) {
+      wabt::ExprList* list = work.back();
+      work.pop_back();
+      for (wabt::Expr& expr : *list) {
+        switch (expr.type()) {
+          case ExprType::Call:
+          case ExprType::CallIndirect:
+          case ExprType::CallRef:
+          case ExprType::ReturnCall:
+          case ExprType::ReturnCallIndirect:
+            return false;
+          default:
+            push_children(expr, work);
+            break;
+        }
+      }
+    }
+    return true;
+  }
+
   // Function entry: depth check then interruption check, the original body in a block whose end
   // (reached by falling through, by a branch to the function's label, or by a `return`, which
   // becomes a branch to it) decrements the depth. Traps leave the depth as it was; the tiers
@@ -419,14 +457,26 @@ class Instrumenter {
   // instruction before it that may branch to the loop, at any nesting, makes the answer no; so does
   // a scan longer than kScanLimit instructions, which bounds the work (and the recursion below) per
   // loop. A body that cannot branch to its header at all is no loop and is covered too.
-  static bool call_precedes_back_edges(const wabt::LoopExpr& loop) {
+  bool call_precedes_back_edges(const wabt::LoopExpr& loop) const {
     size_t scanned = 0;
     std::vector<const std::string*> inner;  // labels between an expression and the loop
     for (const wabt::Expr& expr : loop.block.exprs) {
-      if (expr.type() == ExprType::Call || expr.type() == ExprType::CallIndirect) return true;
+      if (expr.type() == ExprType::Call && callee_checks(cast<wabt::CallExpr>(&expr)->var)) {
+        return true;
+      }
       if (may_branch_to(expr, loop.block.label, inner, scanned)) return false;
     }
     return true;
+  }
+
+  // Whether a call of `var` is itself an interruption check: an import (the tier's host-call
+  // dispatch counts it) or a function that kept its entry check (not a leaf). An indirect call
+  // may reach a leaf, so it never counts.
+  bool callee_checks(const wabt::Var& var) const {
+    const wabt::Index index = module_.GetFuncIndex(var);
+    if (index >= module_.funcs.size()) return false;
+    if (index < module_.num_func_imports) return true;
+    return index < entry_checked_.size() && entry_checked_[index];
   }
 
   static constexpr size_t kScanLimit = 512;
@@ -498,6 +548,9 @@ class Instrumenter {
   wabt::Module& module_;
   const PrepareOptions& options_;
   std::string budget_, depth_, interrupt_, grow_failed_, exhausted_, grow_;
+  // By function index: whether the function counts its depth and checks at entry (a defined
+  // function that is not a small leaf).
+  std::vector<bool> entry_checked_;
   bool resettable_ = true;
 };
 
