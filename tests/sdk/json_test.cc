@@ -287,6 +287,64 @@ TEST(SdkJsonWriter, WritesNestedDocuments) {
       "list":[1,"two",{},[]],"empty":{}})"));
 }
 
+TEST(SdkJsonWriter, LiteralKeysAreEscapedWhenTheyNeedItAndArraysStopAtTheirNul) {
+  char buffer[16] = "from_array";  // a char array, not a literal: its NUL ends the key
+  const char no_nul[3] = {'a', 'b', 'c'};  // no NUL at all: all of it
+  JsonWriter writer;
+  writer.begin_object()
+      .field("plain", 1)
+      .field("quo\"te", 2)
+      .field("tab\there", 3)
+      .field("", 4)
+      .field(buffer, 5)
+      .field(no_nul, 6)
+      .raw_field("raw\\", "[7]");
+  writer.key("k\n").value(8);
+  writer.end_object();
+  const Json parsed = reference(writer.view());
+  ASSERT_FALSE(parsed.is_discarded()) << writer.view();
+  EXPECT_EQ(parsed, (Json{{"plain", 1},
+                          {"quo\"te", 2},
+                          {"tab\there", 3},
+                          {"", 4},
+                          {"from_array", 5},
+                          {"abc", 6},
+                          {"raw\\", Json::array({7})},
+                          {"k\n", 8}}))
+      << writer.view();
+}
+
+TEST(SdkJsonFields, LiteralLookupsAgreeWithStringViewLookups) {
+  JsonFields fields;
+  ASSERT_TRUE(fields.parse(
+      R"({"a":1,"abcdefgh":2,"abcdefghijkl":3,"abcdefghijklmnopq":4,"x\"y":5,"":6})"));
+  EXPECT_EQ(fields.integer("a"), 1);
+  EXPECT_EQ(fields.integer("abcdefgh"), 2);      // one 8-byte step
+  EXPECT_EQ(fields.integer("abcdefghijkl"), 3);  // 8 + 4
+  EXPECT_EQ(fields.integer("abcdefghijklmnopq"), 4);
+  EXPECT_EQ(fields.integer("x\"y"), 5);  // escaped in the text: found decoded
+  EXPECT_EQ(fields.integer(""), 6);
+  EXPECT_FALSE(fields.contains("abcdefgX"));
+  EXPECT_FALSE(fields.contains("abcdefghijkX"));
+  EXPECT_FALSE(fields.contains("abcdefghijklmnopX"));
+  const std::string key = "abcdefghijkl";
+  EXPECT_EQ(fields.integer(std::string_view(key)), 3);
+}
+
+TEST(SdkJsonFields, IntegersAtTheEdgesOfInt64) {
+  JsonFields fields;
+  ASSERT_TRUE(fields.parse(R"({"max":9223372036854775807,"over":9223372036854775808,)"
+                           R"("min":-9223372036854775808,"under":-9223372036854775809,)"
+                           R"("minus_zero":-0,"huge":123456789012345678901234567890,"exp":1e3})"));
+  EXPECT_EQ(fields.integer("max"), INT64_MAX);
+  EXPECT_EQ(fields.integer("over", 7), 7);
+  EXPECT_EQ(fields.integer("min"), INT64_MIN);
+  EXPECT_EQ(fields.integer("under", 7), 7);
+  EXPECT_EQ(fields.integer("minus_zero", 7), 0);
+  EXPECT_EQ(fields.integer("huge", 7), 7);
+  EXPECT_EQ(fields.integer("exp"), 1000);
+}
+
 TEST(SdkJsonWriter, BufferHandsOverItsMemory) {
   JsonWriter writer;
   writer.begin_object().field("k", std::string(1000, 'v')).end_object();

@@ -856,12 +856,15 @@ inline uint64_t JsonValue::unsigned_integer(uint64_t fallback) const {
 inline int64_t JsonValue::integer(int64_t fallback) const {
   if (kind_ != Kind::number) return fallback;
   if (json_detail::is_integer_text(raw_)) {
-    const Json value = json_detail::number_json(raw_);
-    if (value.is_number_integer() && !value.is_number_unsigned()) return value.get<int64_t>();
-    if (value.is_number_unsigned() && value.get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX)) {
-      return static_cast<int64_t>(value.get<uint64_t>());
+    const bool negative = raw_[0] == '-';
+    uint64_t magnitude = 0;
+    if (!json_detail::parse_unsigned(raw_.data() + (negative ? 1 : 0), raw_.data() + raw_.size(),
+                                     magnitude)) {
+      return fallback;
     }
-    return fallback;
+    const uint64_t limit = static_cast<uint64_t>(INT64_MAX) + (negative ? 1 : 0);
+    if (magnitude > limit) return fallback;
+    return negative ? static_cast<int64_t>(0 - magnitude) : static_cast<int64_t>(magnitude);
   }
   const double d = json_detail::parse_double(raw_);
   return d >= -9223372036854775808.0 && d < 9223372036854775808.0 ? static_cast<int64_t>(d)
