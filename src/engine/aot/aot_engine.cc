@@ -235,8 +235,16 @@ int host_guard_tripped(reglet_aot_guard* guard);
 // One instance struct (and its host context) reused across instances when images allow it. The
 // context given to generated code is the slot itself, which begins with the instance's guard (as
 // aot_abi.h requires).
+// An import with a direct (i64) -> i64 host function, as host_call_import's fast path reads it.
+struct DirectImport {
+  DirectI64Fn fn = nullptr;  // nullptr: not a direct one, take the general path
+  const void* data = nullptr;
+};
+
 struct Slot {
   reglet_aot_guard guard{0, REGLET_AOT_GUARD_MAGIC, host_guard_tripped};  // first: see above
+  const DirectImport* direct = nullptr;  // the module's, by import index
+  size_t direct_count = 0;
   AotModule* module = nullptr;
   void* instance = nullptr;  // instance_size bytes, aligned
   bool live = false;         // instantiate() has run and free_instance() has not
@@ -410,6 +418,7 @@ class AotModule final : public Module, public std::enable_shared_from_this<AotMo
       }
       imports_.push_back(binding);
       import_count_ = imports_.size();
+      direct_imports_.push_back({binding.direct, binding.direct_data});
     }
   }
 
@@ -495,6 +504,7 @@ class AotModule final : public Module, public std::enable_shared_from_this<AotMo
   std::vector<HostFunc> host_funcs_;
   std::vector<ImportBinding> imports_;
   size_t import_count_ = 0;  // imports_.size(), without a division by the element size
+  std::vector<DirectImport> direct_imports_;  // parallel to imports_; every Slot points here
   std::vector<ExportInfo> exports_;
   std::vector<bool> callable_;
   bool resettable_;
@@ -801,8 +811,9 @@ int AotModule::dispatch_internal(const ImportBinding& binding, AotInstance& inst
   return 0;
 }
 
-int host_call_import(void* context, uint32_t index, const uint64_t* args, uint64_t* results) {
-  auto* slot = static_cast<Slot*>(context);
+// Every import but a direct host function with the guard untripped (the common case, below).
+[[gnu::noinline]] int host_call_import_general(Slot* slot, uint32_t index, const uint64_t* args,
+                                               uint64_t* results) {
   AotInstance& instance = *slot->active;
   aot_rt::enter_host();
   // A loop whose every iteration calls an import has no check of its own (prepare.h): this is it.
@@ -813,6 +824,35 @@ int host_call_import(void* context, uint32_t index, const uint64_t* args, uint64
   if (stop == 0) stop = slot->module->dispatch(instance, index, args, results);
   aot_rt::leave_host();
   return stop;
+}
+
+// A direct host function (every reglet_host one) while the guard is untripped: the function is
+// called with nothing else in between, so that a host call costs a few nanoseconds. A tripped
+// guard (a loop whose every iteration calls an import has no check of its own, prepare.h) and
+// every other import take the general path.
+int host_call_import(void* context, uint32_t index, const uint64_t* args, uint64_t* results) {
+  auto* slot = static_cast<Slot*>(context);
+  if (index < slot->direct_count) [[likely]] {
+    const DirectImport& import = slot->direct[index];
+    if (import.fn != nullptr &&
+        aot_rt::load_limit(slot->guard) != REGLET_AOT_GUARD_TRIPPED) [[likely]] {
+      AotInstance& instance = *slot->active;
+      aot_rt::enter_host();
+      std::optional<Trap> trap = [&]() noexcept -> std::optional<Trap> {
+        try {
+          return import.fn(instance, import.data, args[0], results[0]);
+        } catch (...) {
+          return Trap{TrapKind::host_error, "host function threw", 0, ErrorCode::internal};
+        }
+      }();
+      aot_rt::leave_host();
+      if (!trap) [[likely]] {
+        return 0;
+      }
+      return instance.stop_with(std::move(*trap));
+    }
+  }
+  return host_call_import_general(slot, index, args, results);
 }
 
 int host_guard_tripped(reglet_aot_guard* guard) {
@@ -837,6 +877,8 @@ Result<std::unique_ptr<Instance>> AotModule::instantiate(void* host_data,
   if (!slot) {
     slot = std::make_unique<Slot>();
     slot->module = this;
+    slot->direct = direct_imports_.data();
+    slot->direct_count = direct_imports_.size();
     const size_t align = std::max<size_t>(desc_->instance_align, alignof(std::max_align_t));
     const size_t size = (desc_->instance_size + align - 1) / align * align;
     slot->instance = std::aligned_alloc(align, size);
