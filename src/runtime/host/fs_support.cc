@@ -305,8 +305,10 @@ int open_raw(const std::string& canonical_path, int flags, mode_t mode) {
   if (g_have_openat2.load(std::memory_order_relaxed)) {
     open_how how{};
     how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
-    // openat2 rejects a mode without O_CREAT/O_TMPFILE.
-    how.mode = (flags & (O_CREAT | O_TMPFILE)) != 0 ? mode : 0;
+    // openat2 rejects a mode without O_CREAT or O_TMPFILE. O_TMPFILE includes O_DIRECTORY's bit,
+    // so it is tested whole (an O_DIRECTORY open with a mode is no creation).
+    const bool creates = (flags & O_CREAT) != 0 || (flags & O_TMPFILE) == O_TMPFILE;
+    how.mode = creates ? mode : 0;
     how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
     long fd = -1;
     // EINTR, and EAGAIN from a concurrent rename, are worth a few retries, not an endless loop.

@@ -1,14 +1,13 @@
 #include "runtime/wasi/host_fs.h"
 
 #include <fcntl.h>
-#include <linux/openat2.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <string_view>
+
+#include "runtime/host/fs_support.h"
 
 namespace reglet::runtime::wasi {
 
@@ -171,85 +170,14 @@ Errno from_host_errno(int host_errno) {
   }
 }
 
-void UniqueFd::reset() {
-  if (fd_ >= 0) {
-    // close() releases the descriptor even when it reports EINTR on Linux; retrying could close
-    // a descriptor another thread has just been given.
-    ::close(fd_);
-    fd_ = -1;
-  }
-}
-
 void DirCloser::operator()(DIR* dir) const {
   if (dir != nullptr) ::closedir(dir);
 }
 
-namespace {
-
-// Cleared the first time the kernel (or a seccomp filter) answers ENOSYS.
-std::atomic<bool> g_have_openat2{true};
-
-OpenResult open_by_walking(const std::string& path, int flags, mode_t mode) {
-  UniqueFd current(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!current) return from_host_errno(errno);
-  std::string_view rest(path);
-  while (!rest.empty() && rest.front() == '/') rest.remove_prefix(1);
-  if (rest.empty()) {
-    UniqueFd root(::openat(current.get(), ".", flags | O_CLOEXEC, mode));
-    if (!root) return from_host_errno(errno);
-    return root;
-  }
-  while (true) {
-    const size_t slash = rest.find('/');
-    const std::string component(rest.substr(0, slash));
-    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
-    while (!rest.empty() && rest.front() == '/') rest.remove_prefix(1);
-    // Canonical paths hold neither; refusing them keeps the walk from climbing anywhere.
-    if (component == "." || component == "..") return Errno::inval;
-    if (rest.empty()) {
-      UniqueFd last(
-          ::openat(current.get(), component.c_str(), flags | O_NOFOLLOW | O_CLOEXEC, mode));
-      if (!last) return from_host_errno(errno);
-      return last;
-    }
-    UniqueFd next(
-        ::openat(current.get(), component.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!next) {
-      const int error = errno;
-      // O_NOFOLLOW|O_DIRECTORY on a symlink says ENOTDIR; the truth is that a link was there.
-      struct stat info {};
-      if (error == ENOTDIR &&
-          ::fstatat(current.get(), component.c_str(), &info, AT_SYMLINK_NOFOLLOW) == 0 &&
-          S_ISLNK(info.st_mode)) {
-        return Errno::loop;
-      }
-      return from_host_errno(error);
-    }
-    current = std::move(next);
-  }
-}
-
-}  // namespace
-
 OpenResult open_no_symlinks(const std::string& path, int flags, mode_t mode) {
-  if (path.empty() || path.front() != '/') return Errno::inval;
-  if (g_have_openat2.load(std::memory_order_relaxed)) {
-    struct open_how how {};
-    how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
-    // O_TMPFILE includes O_DIRECTORY's bit, so it is tested whole; openat2 refuses a mode
-    // without O_CREAT or O_TMPFILE.
-    const bool creates = (flags & O_CREAT) != 0 || (flags & O_TMPFILE) == O_TMPFILE;
-    how.mode = creates ? mode : 0;
-    how.resolve = RESOLVE_NO_SYMLINKS;
-    long fd;
-    do {
-      fd = ::syscall(SYS_openat2, AT_FDCWD, path.c_str(), &how, sizeof how);
-    } while (fd < 0 && errno == EINTR);
-    if (fd >= 0) return UniqueFd(static_cast<int>(fd));
-    if (errno != ENOSYS && errno != E2BIG) return from_host_errno(errno);
-    g_have_openat2.store(false, std::memory_order_relaxed);
-  }
-  return open_by_walking(path, flags, mode);
+  host::OpenResult opened = host::open_no_symlinks(path, flags, mode);
+  if (!opened) return from_host_errno(opened.error);
+  return std::move(opened.fd);
 }
 
 Filetype filetype_of(mode_t mode) {

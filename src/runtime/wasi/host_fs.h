@@ -11,36 +11,13 @@
 #include <utility>
 #include <variant>
 
+#include "runtime/util/unique_fd.h"
 #include "runtime/wasi/abi.h"
 
 namespace reglet::runtime::wasi {
 
-// Owns one host file descriptor; closes it on destruction.
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  ~UniqueFd() { reset(); }
-  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    if (this != &other) {
-      reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-
-  int get() const { return fd_; }
-  explicit operator bool() const { return fd_ >= 0; }
-  void reset();
-  // Gives up ownership (to fdopendir, which then closes it).
-  int release() { return std::exchange(fd_, -1); }
-
- private:
-  int fd_ = -1;
-};
+// The runtime's owned descriptor (closed on destruction; close() is not retried on EINTR).
+using UniqueFd = runtime::UniqueFd;
 
 struct DirCloser {
   void operator()(DIR* dir) const;
@@ -52,8 +29,9 @@ using OpenResult = std::variant<UniqueFd, Errno>;
 
 // Opens an absolute, canonical (symlink-free) path without following any symlink on the way,
 // including the last component: a symlink swapped in after the capability check makes the open
-// fail (ELOOP) instead of leading somewhere unchecked. Uses openat2(RESOLVE_NO_SYMLINKS) and, on
-// kernels without it, a component-by-component walk with O_NOFOLLOW. O_CLOEXEC is always added.
+// fail (ELOOP) instead of leading somewhere unchecked. The host functions' open
+// (host::open_no_symlinks: openat2 with RESOLVE_NO_SYMLINKS, else a walk with O_NOFOLLOW), its
+// errno in WASI's terms.
 OpenResult open_no_symlinks(const std::string& path, int flags, mode_t mode = 0);
 
 // The WASI file type of a host st_mode.
