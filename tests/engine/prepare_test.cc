@@ -42,18 +42,13 @@ std::vector<Instrumented> instrumentation(const PreparedModule& prepared) {
     wabt::Func& func = *module.funcs[i];
     Instrumented info;
     info.entry_counted = !func.exprs.empty() && reads(func.exprs.front(), prepared.depth_global());
-    std::vector<wabt::ExprList*> work{&func.exprs};
-    while (!work.empty()) {
-      wabt::ExprList* list = work.back();
-      work.pop_back();
-      for (wabt::Expr& expr : *list) {
-        if (reads(expr, prepared.budget_global())) {
-          info.budget_checked = true;
-          ++info.budget_reads;
-        }
-        push_child_lists(expr, work);
+    any_expr(func.exprs, [&](const wabt::Expr& expr) {
+      if (reads(expr, prepared.budget_global())) {
+        info.budget_checked = true;
+        ++info.budget_reads;
       }
-    }
+      return false;  // every expression
+    });
     out.push_back(info);
   }
   return out;

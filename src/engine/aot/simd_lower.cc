@@ -723,15 +723,7 @@ bool uses_v128(const wabt::Module& module) {
     for (Type t : func.local_types) {
       if (t == Type::V128) return true;
     }
-    std::vector<wabt::ExprList*> work{&func.exprs};
-    while (!work.empty()) {
-      wabt::ExprList* list = work.back();
-      work.pop_back();
-      for (wabt::Expr& expr : *list) {
-        if (expr_uses_v128(expr)) return true;
-        children(expr, work);
-      }
-    }
+    if (any_expr(func.exprs, expr_uses_v128)) return true;
   }
   return false;
 }

@@ -227,21 +227,14 @@ class HeightWalker {
 
 }  // namespace
 
-uint64_t frame_values(const wabt::Module& module, const wabt::Func& func) {
+std::vector<uint64_t> frame_values(const wabt::Module& module) {
   HeightWalker walker(module);
-  return uint64_t{func.GetNumParams()} + func.GetNumLocals() + walker.max_height(func);
-}
-
-uint64_t max_frame_values(const wabt::Module& module) {
-  HeightWalker walker(module);
-  uint64_t largest = 0;
+  std::vector<uint64_t> frames;
   for (size_t i = module.num_func_imports; i < module.funcs.size(); ++i) {
     const wabt::Func& func = *module.funcs[i];
-    const uint64_t frame =
-        uint64_t{func.GetNumParams()} + func.GetNumLocals() + walker.max_height(func);
-    largest = std::max(largest, frame);
+    frames.push_back(uint64_t{func.GetNumParams()} + func.GetNumLocals() + walker.max_height(func));
   }
-  return largest;
+  return frames;
 }
 
 }  // namespace reglet::engine

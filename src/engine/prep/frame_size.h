@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 namespace wabt {
 struct Module;
@@ -13,10 +14,8 @@ struct Func;
 
 namespace reglet::engine {
 
-// The largest (params + locals + max operand height) over the module's defined functions.
-// Expects a validated module whose block nesting depth has been bounded.
-uint64_t max_frame_values(const wabt::Module& module);
-// The same bound for one defined function.
-uint64_t frame_values(const wabt::Module& module, const wabt::Func& func);
+// Params + locals + max operand height of each defined function, in order. Expects a validated
+// module whose block nesting depth has been bounded.
+std::vector<uint64_t> frame_values(const wabt::Module& module);
 
 }  // namespace reglet::engine

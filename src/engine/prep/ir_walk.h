@@ -34,4 +34,19 @@ inline void push_child_lists(wabt::Expr& expr, std::vector<wabt::ExprList*>& out
   }
 }
 
+// Whether `pred` holds for some expression of `body`, nested ones included; stops at the first.
+template <class Pred>
+bool any_expr(wabt::ExprList& body, Pred&& pred) {
+  std::vector<wabt::ExprList*> work{&body};
+  while (!work.empty()) {
+    wabt::ExprList* list = work.back();
+    work.pop_back();
+    for (wabt::Expr& expr : *list) {
+      if (pred(expr)) return true;
+      push_child_lists(expr, work);
+    }
+  }
+  return false;
+}
+
 }  // namespace reglet::engine

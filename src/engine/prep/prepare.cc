@@ -166,8 +166,10 @@ class Instrumenter {
     for (size_t i = original_imports; i < original_funcs; ++i) {
       if (Status status = check_nesting(module_.funcs[i]->exprs); !status) return status;
     }
+    // Per defined function, in order (which the internal imports added below do not change).
+    const std::vector<uint64_t> frames = frame_values(module_);
     // The instrumentation adds at most two operand values per frame.
-    outcome.max_frame_values = engine::max_frame_values(module_) + 2;
+    outcome.max_frame_values = (frames.empty() ? 0 : *std::max_element(frames.begin(), frames.end())) + 2;
     outcome.call_depth_limit = call_depth_limit(outcome.max_frame_values);
 
     budget_ = unique_name(module_.global_bindings, "$reglet.budget");
@@ -188,7 +190,8 @@ class Instrumenter {
     // (The memory.grow helper, added above, is neither: it has no check.)
     entry_checked_.assign(module_.funcs.size(), false);
     for (size_t i = module_.num_func_imports; i < original_funcs + kInternalImports; ++i) {
-      entry_checked_[i] = !is_small_leaf(*module_.funcs[i]);
+      entry_checked_[i] =
+          !is_small_leaf(*module_.funcs[i], frames[i - module_.num_func_imports]);
     }
     for (size_t i = module_.num_func_imports; i < original_funcs + kInternalImports; ++i) {
       wabt::Func& func = *module_.funcs[i];
@@ -344,27 +347,20 @@ class Instrumenter {
   // allocation), and on the interpreter the entry and exit sequences were about a fifth of what it
   // ran, most of it global accesses, the dearest instructions there.
   static constexpr uint64_t kLeafFrameValues = 256;
-  bool is_small_leaf(wabt::Func& func) const {
-    if (frame_values(module_, func) > kLeafFrameValues) return false;
-    std::vector<wabt::ExprList*> work{&func.exprs};
-    while (!work.empty()) {
-      wabt::ExprList* list = work.back();
-      work.pop_back();
-      for (wabt::Expr& expr : *list) {
-        switch (expr.type()) {
-          case ExprType::Call:
-          case ExprType::CallIndirect:
-          case ExprType::CallRef:
-          case ExprType::ReturnCall:
-          case ExprType::ReturnCallIndirect:
-            return false;
-          default:
-            push_children(expr, work);
-            break;
-        }
+  static bool is_small_leaf(wabt::Func& func, uint64_t frame_values) {
+    if (frame_values > kLeafFrameValues) return false;
+    return !any_expr(func.exprs, [](const wabt::Expr& expr) {
+      switch (expr.type()) {
+        case ExprType::Call:
+        case ExprType::CallIndirect:
+        case ExprType::CallRef:
+        case ExprType::ReturnCall:
+        case ExprType::ReturnCallIndirect:
+          return true;
+        default:
+          return false;
       }
-    }
-    return true;
+    });
   }
 
   // Function entry: depth check then interruption check, the original body in a block whose end
