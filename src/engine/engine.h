@@ -153,6 +153,17 @@ struct HostFunc {
                              std::shared_ptr<const void> data);
 };
 
+// Runs a call of a host function (either form). Host functions must not throw; one that does all
+// the same stops the guest call with this trap instead of unwinding through the guest's frames.
+template <class Call>
+std::optional<Trap> call_host_function(Call&& call) noexcept {
+  try {
+    return call();
+  } catch (...) {
+    return Trap{TrapKind::host_error, "host function threw", 0, ErrorCode::internal};
+  }
+}
+
 // What a host function sees of the instance that called it.
 class Caller {
  public:

@@ -418,7 +418,7 @@ class AotModule final : public Module, public std::enable_shared_from_this<AotMo
       }
       imports_.push_back(binding);
       import_count_ = imports_.size();
-      direct_imports_.push_back({binding.direct, binding.direct_data});
+      direct_imports_.push_back(binding.direct);
     }
   }
 
@@ -472,8 +472,7 @@ class AotModule final : public Module, public std::enable_shared_from_this<AotMo
     bool fits = false;  // in a HostCallScratch
     uint8_t params = 0, results = 0;
     const HostFunc* func = nullptr;
-    DirectI64Fn direct = nullptr;  // the fast form of func, when it has one
-    const void* direct_data = nullptr;
+    DirectImport direct;  // the fast form of func, when it has one
     std::array<ValType, HostCallScratch::kMaxParams> param_types{};
     std::array<uint64_t, HostCallScratch::kMaxParams> param_masks{};
     std::array<ValType, HostCallScratch::kMaxResults> result_types{};
@@ -481,8 +480,7 @@ class AotModule final : public Module, public std::enable_shared_from_this<AotMo
     void bind(const HostFunc& host) {
       func = &host;
       if (host.direct && host.sig == FuncSig{{ValType::i64}, {ValType::i64}}) {
-        direct = host.direct;
-        direct_data = host.direct_data.get();
+        direct = {host.direct, host.direct_data.get()};
       }
       fits = HostCallScratch::fits(host.sig.params.size(), host.sig.results.size());
       if (!fits) return;
@@ -741,6 +739,17 @@ class AotInstance final : public Instance, public Caller {
   bool watched_ = true;
 };
 
+// A direct host function's call: 0, or non-zero with the trap recorded on the instance.
+[[gnu::always_inline]] inline int call_direct(AotInstance& instance, const DirectImport& import,
+                                              const uint64_t* args, uint64_t* results) {
+  std::optional<Trap> trap =
+      call_host_function([&] { return import.fn(instance, import.data, args[0], results[0]); });
+  if (trap) [[unlikely]] {
+    return instance.stop_with(std::move(*trap));
+  }
+  return 0;
+}
+
 int AotModule::dispatch_internal(const ImportBinding& binding, AotInstance& instance,
                                  uint64_t* results) {
   switch (binding.kind) {
@@ -765,18 +774,8 @@ int AotModule::dispatch_internal(const ImportBinding& binding, AotInstance& inst
     return instance.stop_with(Trap{TrapKind::trap, "bad import"});
   }
   const ImportBinding& binding = imports_[index];
-  if (binding.direct) [[likely]] {
-    std::optional<Trap> trap = [&]() noexcept -> std::optional<Trap> {
-      try {
-        return binding.direct(instance, binding.direct_data, args[0], results[0]);
-      } catch (...) {
-        return Trap{TrapKind::host_error, "host function threw", 0, ErrorCode::internal};
-      }
-    }();
-    if (trap) [[unlikely]] {
-      return instance.stop_with(std::move(*trap));
-    }
-    return 0;
+  if (binding.direct.fn != nullptr) [[likely]] {
+    return call_direct(instance, binding.direct, args, results);
   }
   return dispatch_general(binding, instance, args, results);
 }
@@ -796,14 +795,10 @@ int AotModule::dispatch_internal(const ImportBinding& binding, AotInstance& inst
   }
   for (size_t i = 0; i < binding.results; ++i) new (&out[i]) Value{binding.result_types[i], 0};
   // Initialised from the call itself (no empty optional assigned to afterwards).
-  std::optional<Trap> trap = [&]() -> std::optional<Trap> {
-    try {
-      return binding.func->callback(instance, std::span<const Value>(in, binding.params),
-                                    std::span<Value>(out, binding.results));
-    } catch (...) {
-      return Trap{TrapKind::host_error, "host function threw", 0, ErrorCode::internal};
-    }
-  }();
+  std::optional<Trap> trap = call_host_function([&] {
+    return binding.func->callback(instance, std::span<const Value>(in, binding.params),
+                                  std::span<Value>(out, binding.results));
+  });
   if (trap) [[unlikely]] {
     return instance.stop_with(std::move(*trap));
   }
@@ -836,20 +831,10 @@ int host_call_import(void* context, uint32_t index, const uint64_t* args, uint64
     const DirectImport& import = slot->direct[index];
     if (import.fn != nullptr &&
         aot_rt::load_limit(slot->guard) != REGLET_AOT_GUARD_TRIPPED) [[likely]] {
-      AotInstance& instance = *slot->active;
       aot_rt::enter_host();
-      std::optional<Trap> trap = [&]() noexcept -> std::optional<Trap> {
-        try {
-          return import.fn(instance, import.data, args[0], results[0]);
-        } catch (...) {
-          return Trap{TrapKind::host_error, "host function threw", 0, ErrorCode::internal};
-        }
-      }();
+      const int stop = call_direct(*slot->active, import, args, results);
       aot_rt::leave_host();
-      if (!trap) [[likely]] {
-        return 0;
-      }
-      return instance.stop_with(std::move(*trap));
+      return stop;
     }
   }
   return host_call_import_general(slot, index, args, results);

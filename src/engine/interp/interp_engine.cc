@@ -177,13 +177,9 @@ class InterpInstance final : public Instance, public Caller {
     }
     if (func.direct) [[likely]] {  // (i64) -> i64, checked when the module was compiled
       uint64_t result = 0;
-      std::optional<Trap> trap = [&]() noexcept -> std::optional<Trap> {
-        try {
-          return func.direct(*this, func.direct_data.get(), params[0].Get<uint64_t>(), result);
-        } catch (...) {
-          return Trap{TrapKind::host_error, "host function threw", 0, ErrorCode::internal};
-        }
-      }();
+      std::optional<Trap> trap = call_host_function([&] {
+        return func.direct(*this, func.direct_data.get(), params[0].Get<uint64_t>(), result);
+      });
       if (trap) [[unlikely]] {
         return raise(std::move(*trap), out_trap);
       }
@@ -205,14 +201,10 @@ class InterpInstance final : public Instance, public Caller {
       new (&args[i]) Value(from_wabt(params[i], func.sig.params[i]));
     }
     for (size_t i = 0; i < result_count; ++i) new (&outs[i]) Value{func.sig.results[i], 0};
-    std::optional<Trap> trap = [&]() noexcept -> std::optional<Trap> {
-      try {
-        return func.callback(*this, std::span<const Value>(args, param_count),
-                             std::span<Value>(outs, result_count));
-      } catch (...) {
-        return Trap{TrapKind::host_error, "host function threw", 0, ErrorCode::internal};
-      }
-    }();
+    std::optional<Trap> trap = call_host_function([&] {
+      return func.callback(*this, std::span<const Value>(args, param_count),
+                           std::span<Value>(outs, result_count));
+    });
     if (trap) [[unlikely]] {
       return raise(std::move(*trap), out_trap);
     }
