@@ -937,40 +937,27 @@ class JsonFields {
     return find_inline(std::string_view(key, json_detail::literal_length(key)));
   }
   JsonValue find(std::string_view key) const { return find_inline(key); }
-  bool contains(std::string_view key) const { return find(key).present(); }
 
-  std::string string(std::string_view key, std::string_view fallback = {}) const {
-    return find(key).string(fallback);
-  }
-  bool boolean(std::string_view key, bool fallback = false) const {
-    return find(key).boolean(fallback);
-  }
-  int64_t integer(std::string_view key, int64_t fallback = 0) const {
-    return find(key).integer(fallback);
-  }
-  uint64_t unsigned_integer(std::string_view key, uint64_t fallback = 0) const {
-    return find(key).unsigned_integer(fallback);
-  }
-  template <size_t N>
-  __attribute__((always_inline)) bool contains(const char (&key)[N]) const {
+  // Shortcuts; `key` as find() takes it (a literal stays one, for its constant lookup).
+  template <class Key>
+  __attribute__((always_inline)) bool contains(const Key& key) const {
     return find(key).present();
   }
-  template <size_t N>
-  __attribute__((always_inline)) std::string string(const char (&key)[N],
+  template <class Key>
+  __attribute__((always_inline)) std::string string(const Key& key,
                                                     std::string_view fallback = {}) const {
     return find(key).string(fallback);
   }
-  template <size_t N>
-  __attribute__((always_inline)) bool boolean(const char (&key)[N], bool fallback = false) const {
+  template <class Key>
+  __attribute__((always_inline)) bool boolean(const Key& key, bool fallback = false) const {
     return find(key).boolean(fallback);
   }
-  template <size_t N>
-  __attribute__((always_inline)) int64_t integer(const char (&key)[N],
-                                                 int64_t fallback = 0) const {
+  template <class Key>
+  __attribute__((always_inline)) int64_t integer(const Key& key, int64_t fallback = 0) const {
     return find(key).integer(fallback);
   }
-  template <size_t N>
-  __attribute__((always_inline)) uint64_t unsigned_integer(const char (&key)[N],
+  template <class Key>
+  __attribute__((always_inline)) uint64_t unsigned_integer(const Key& key,
                                                            uint64_t fallback = 0) const {
     return find(key).unsigned_integer(fallback);
   }
@@ -1200,22 +1187,14 @@ class JsonWriter {
     return *this;
   }
 
-  template <class T>
-  JsonWriter& field(std::string_view name, T&& v) {
+  // `name` as key() takes it (a literal stays one, for its constant-size copy).
+  template <class Name, class T>
+  __attribute__((always_inline)) JsonWriter& field(const Name& name, T&& v) {
     key(name);
     return value(std::forward<T>(v));
   }
-  template <size_t N, class T>
-  __attribute__((always_inline)) JsonWriter& field(const char (&name)[N], T&& v) {
-    key(name);
-    return value(std::forward<T>(v));
-  }
-  JsonWriter& raw_field(std::string_view name, std::string_view json_text) {
-    key(name);
-    return raw(json_text);
-  }
-  template <size_t N>
-  __attribute__((always_inline)) JsonWriter& raw_field(const char (&name)[N],
+  template <class Name>
+  __attribute__((always_inline)) JsonWriter& raw_field(const Name& name,
                                                        std::string_view json_text) {
     key(name);
     return raw(json_text);
