@@ -155,8 +155,9 @@ struct HostFunc {
 
 // Runs a call of a host function (either form). Host functions must not throw; one that does all
 // the same stops the guest call with this trap instead of unwinding through the guest's frames.
+// Always inlined: on the tiers' hot paths an out-of-line call here cost a third of a host call.
 template <class Call>
-std::optional<Trap> call_host_function(Call&& call) noexcept {
+[[gnu::always_inline]] inline std::optional<Trap> call_host_function(Call&& call) noexcept {
   try {
     return call();
   } catch (...) {
